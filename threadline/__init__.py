@@ -1,0 +1,1 @@
+"""Threadline: a self-hosted digital-thread server."""

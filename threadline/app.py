@@ -1,0 +1,65 @@
+"""``create_app(settings)``: builds the FastAPI application and mounts every router. No logic."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from threadline import health
+from threadline.audit import api as audit_api
+from threadline.auth import api as auth_api
+from threadline.auth import workspaces_api
+from threadline.auth.security import Passwords, load_secret_key
+from threadline.config import Settings, get_settings
+from threadline.db import create_engine, create_sessionmaker
+from threadline.errors import install_error_handlers
+from threadline.events.presence import Presence
+from threadline.ratelimit import RateLimiter
+from threadline.runtime import Runtime
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: AsyncEngine | None = None,
+    sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+    rate_limiter: RateLimiter | None = None,
+) -> FastAPI:
+    """The Threadline ASGI app. Tests pass their own engine/sessionmaker/limiter."""
+    settings = settings or get_settings()
+    owns_engine = engine is None
+    engine = engine or create_engine(settings.effective_database_url)
+    runtime = Runtime(
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker or create_sessionmaker(engine),
+        rate_limiter=rate_limiter or RateLimiter(settings.redis_url),
+        passwords=Passwords(
+            time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
+        ),
+        secret_key=load_secret_key(settings),
+        presence=Presence(),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_engine:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Threadline",
+        version="0.1.0",
+        summary="Digital thread server: CAD vault, parts catalog, BOMs, manufacturing execution.",
+        # Bodies other than file uploads are small; uploads raise it per route.
+        max_body_size=settings.max_json_bytes,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    for router in (health.router, auth_api.router, workspaces_api.router, audit_api.router):
+        app.include_router(router)
+    return app

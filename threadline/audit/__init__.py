@@ -1,0 +1,1 @@
+"""The audit/event log, written in the same transaction as each change."""

@@ -1,0 +1,1 @@
+"""Identity and tenancy: users, sessions, API tokens, workspaces, memberships, invitations."""

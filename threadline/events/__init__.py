@@ -1,0 +1,1 @@
+"""Live events: the broker, the SSE endpoint and presence."""

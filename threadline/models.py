@@ -1,0 +1,9 @@
+"""Imports every domain's models so ``Base.metadata`` knows all tables (Alembic, tests)."""
+
+from __future__ import annotations
+
+
+def load_all_models() -> None:
+    """Import each ``models`` module once; the imports register their tables on ``Base``."""
+    import threadline.audit.models
+    import threadline.auth.models  # noqa: F401
