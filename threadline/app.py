@@ -17,6 +17,7 @@ from threadline.config import Settings, get_settings
 from threadline.db import create_engine, create_sessionmaker
 from threadline.errors import install_error_handlers
 from threadline.events.presence import Presence
+from threadline.middleware import BodyLimitMiddleware
 from threadline.ratelimit import RateLimiter
 from threadline.runtime import Runtime
 
@@ -54,11 +55,10 @@ def create_app(
         title="Threadline",
         version="0.1.0",
         summary="Digital thread server: CAD vault, parts catalog, BOMs, manufacturing execution.",
-        # Bodies other than file uploads are small; uploads raise it per route.
-        max_body_size=settings.max_json_bytes,
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_json_bytes)
     install_error_handlers(app)
     for router in (health.router, auth_api.router, workspaces_api.router, audit_api.router):
         app.include_router(router)

@@ -119,6 +119,8 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 _HTTP_CODES = {
+    # FastAPI's own 400 for a body it cannot decode at all (bad UTF-8, nesting too deep).
+    400: ("BAD_REQUEST", "Bad Request"),
     404: ("NOT_FOUND", "Not Found"),
     405: ("METHOD_NOT_ALLOWED", "Method Not Allowed"),
     413: ("PAYLOAD_TOO_LARGE", "Payload Too Large"),

@@ -6,10 +6,10 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from threadline.db import Base
+from threadline.db import Base, enum_column
 
 
 class Role(enum.StrEnum):
@@ -36,18 +36,6 @@ class InvitationStatus(enum.StrEnum):
     pending = "pending"
     accepted = "accepted"
     revoked = "revoked"
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    """A portable enum column: VARCHAR plus a named CHECK constraint on every database."""
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=16,
-        values_callable=lambda e: [m.value for m in e],
-    )
 
 
 class User(Base):
@@ -113,7 +101,7 @@ class Membership(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
-    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role"))
 
     workspace: Mapped[Workspace] = relationship(back_populates="memberships")
     user: Mapped[User] = relationship(back_populates="memberships")
@@ -138,10 +126,10 @@ class Invitation(Base):
         ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
     )
     email: Mapped[str] = mapped_column(String(320), index=True)
-    role: Mapped[Role] = mapped_column(_enum(Role, "invitation_role"))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "invitation_role"))
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[InvitationStatus] = mapped_column(
-        _enum(InvitationStatus, "invitation_status"), default=InvitationStatus.pending
+        enum_column(InvitationStatus, "invitation_status"), default=InvitationStatus.pending
     )
     invited_by_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")

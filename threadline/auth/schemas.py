@@ -12,9 +12,12 @@ from threadline.auth.models import InvitationStatus, Role
 from threadline.schemas import ApiModel
 
 Password = Annotated[str, Field(min_length=8, max_length=256)]
+# pydantic checks the pattern before lowering the case, so the pattern admits capitals.
 WorkspaceName = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$"),
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$"
+    ),
 ]
 Username = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$")

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import contains_eager
 
 from threadline.audit import service as audit
 from threadline.auth.models import (
@@ -522,7 +523,13 @@ async def list_invitations(
 ) -> Sequence[Invitation]:
     """With ``workspace`` (already checked manager+): all of its invitations. Without: the ones
     addressed to the caller or sent by the caller."""
-    stmt = select(Invitation).join(Workspace, Workspace.id == Invitation.workspace_id)
+    # Loaded with the join: the response names each invitation's workspace, and an async
+    # session cannot lazy-load it later.
+    stmt = (
+        select(Invitation)
+        .join(Workspace, Workspace.id == Invitation.workspace_id)
+        .options(contains_eager(Invitation.workspace))
+    )
     if workspace is not None:
         stmt = stmt.where(Invitation.workspace_id == workspace.id)
     else:
