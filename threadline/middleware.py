@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from threadline.errors import PayloadTooLarge, problem
+from threadline.errors import problem
 
 _STREAMED_TYPES = (b"multipart/form-data", b"application/octet-stream")
 
@@ -34,18 +34,34 @@ class BodyLimitMiddleware:
             response = problem(413, "Payload Too Large", self._detail(), "PAYLOAD_TOO_LARGE")
             await response(scope, receive, send)
             return
+        # Small bodies by definition: read up to the limit first, so an oversized chunked body is
+        # refused here too (an error raised while FastAPI reads the body would become a 400).
+        chunks: list[bytes] = []
         seen = 0
-
-        async def counting_receive() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise PayloadTooLarge(self._detail())
-            return message
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.limit:
+                response = problem(413, "Payload Too Large", self._detail(), "PAYLOAD_TOO_LARGE")
+                await response(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
 
-        await self.app(scope, counting_receive, send)
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
     def _detail(self) -> str:
         return f"The request body is larger than {self.limit} bytes; send a smaller document."
