@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
+from sqlalchemy import JSON
 from sqlalchemy.engine import Connection
 
 from threadline.config import get_settings
@@ -21,6 +22,9 @@ def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str |
     """Render Threadline's column types as plain SQLAlchemy types so migrations stand alone."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, JSON) and "postgresql" in obj._variant_mapping:
+        autogen_context.imports.add("from sqlalchemy.dialects import postgresql")
+        return "sa.JSON().with_variant(postgresql.JSONB(), 'postgresql')"
     return False
 
 

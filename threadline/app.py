@@ -13,6 +13,8 @@ from threadline.audit import api as audit_api
 from threadline.auth import api as auth_api
 from threadline.auth import workspaces_api
 from threadline.auth.security import Passwords, load_secret_key
+from threadline.boms import api as boms_api
+from threadline.catalog import api as catalog_api
 from threadline.config import Settings, get_settings
 from threadline.db import create_engine, create_sessionmaker
 from threadline.errors import install_error_handlers
@@ -60,6 +62,13 @@ def create_app(
     app.state.runtime = runtime
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_json_bytes)
     install_error_handlers(app)
-    for router in (health.router, auth_api.router, workspaces_api.router, audit_api.router):
+    for router in (
+        health.router,
+        auth_api.router,
+        workspaces_api.router,
+        audit_api.router,
+        catalog_api.router,
+        boms_api.router,
+    ):
         app.include_router(router)
     return app

@@ -7,6 +7,7 @@ handler returns, or rolls it back when the handler raised. Services never commit
 from __future__ import annotations
 
 import contextvars
+import enum
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from typing import Any
 
 import uuid_utils.compat as uuid_utils
 from fastapi import Depends, Request
-from sqlalchemy import JSON, DateTime, MetaData, Uuid, event, make_url
+from sqlalchemy import JSON, DateTime, Enum, MetaData, Uuid, event, make_url
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
@@ -79,6 +80,18 @@ class Base(DeclarativeBase):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def enum_column(cls: type[enum.Enum], name: str) -> Enum:
+    """A portable enum column: VARCHAR plus a named CHECK constraint on every database."""
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda e: [m.value for m in e],
+    )
 
 
 # SQLite has no row-level locking: a deferred transaction that later writes can fail with

@@ -6,4 +6,6 @@ from __future__ import annotations
 def load_all_models() -> None:
     """Import each ``models`` module once; the imports register their tables on ``Base``."""
     import threadline.audit.models
-    import threadline.auth.models  # noqa: F401
+    import threadline.auth.models
+    import threadline.boms.models
+    import threadline.catalog.models  # noqa: F401

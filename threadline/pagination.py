@@ -9,6 +9,7 @@ from typing import Any, Literal
 from fastapi import Query
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from threadline.errors import Invalid
@@ -51,10 +52,12 @@ async def paginate(
 
 
 SortDir = Literal["asc", "desc"]
+# A mapped attribute (Part.name) or any SQL expression.
+Sortable = ColumnElement[Any] | QueryableAttribute[Any]
 
 
 def sorting(
-    allowed: Mapping[str, ColumnElement[Any]], *, default: str, default_dir: SortDir = "asc"
+    allowed: Mapping[str, Sortable], *, default: str, default_dir: SortDir = "asc"
 ) -> Callable[..., list[ColumnElement[Any]]]:
     """Dependency factory for ``?sort=&dir=`` restricted to ``allowed`` (name -> column).
 

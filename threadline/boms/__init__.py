@@ -1,0 +1,1 @@
+"""BOMs: headers, nested lines, alternates, effectivity, diff, rollups, import and export."""

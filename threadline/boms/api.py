@@ -1,0 +1,316 @@
+"""Routes of BOMs (productflo-sync-api: Parts & BOM, BOM Advanced Features, BOM Export Formats)."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import orjson
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+
+from threadline.auth.deps import Ctx, RequestContext
+from threadline.auth.models import Role
+from threadline.auth.service import Access
+from threadline.boms import effectivity, exports, importer, service, tree
+from threadline.boms.models import Bom, BomType
+from threadline.boms.schemas import (
+    AlternateRead,
+    AlternatesIn,
+    BomCreate,
+    BomDiff,
+    BomItemsIn,
+    BomItemsResult,
+    BomRead,
+    BomReject,
+    CostRollup,
+    DeriveMbomIn,
+    EffectivityReport,
+    EffectivityValidateIn,
+)
+from threadline.boms.warnings import bom_warnings
+from threadline.catalog import settings as bom_settings
+from threadline.catalog.models import ApprovalStatus, Part
+from threadline.errors import NotFound
+from threadline.imports import ImportReport, read_upload
+from threadline.pagination import PageParams, page_params
+from threadline.schemas import Page
+
+router = APIRouter(prefix="/v1", tags=["boms"])
+
+
+async def bom_access(
+    ctx: RequestContext, bom_id: uuid.UUID, minimum: Role | str, workspace: str | None = None
+) -> tuple[Access, Bom]:
+    """The BOM and the caller's access to its workspace: 404 for strangers and wrong workspaces."""
+    workspace_id = await service.workspace_of_bom(ctx.session, bom_id)
+    missing = NotFound(f"BOM {bom_id} not found.", code="BOM_NOT_FOUND")
+    if workspace_id is None:
+        raise missing
+    try:
+        access = await ctx.require_role(workspace_id, minimum)
+    except NotFound:
+        raise missing from None
+    if workspace is not None and access.workspace.name != workspace:
+        raise missing
+    return access, await service.get_bom(ctx.session, workspace_id=workspace_id, bom_id=bom_id)
+
+
+def bom_read(bom: Bom, assembly: Part) -> BomRead:
+    return BomRead(
+        id=bom.id,
+        assembly_part_id=bom.assembly_part_id,
+        assembly_part_number=assembly.part_number,
+        assembly_name=assembly.name,
+        assembly_version_id=bom.assembly_version_id,
+        type=bom.type,
+        revision=bom.revision,
+        status=bom.status,
+        change_note=bom.change_note,
+        reject_reason=bom.reject_reason,
+        source_bom_id=bom.source_bom_id,
+        created_at=bom.created_at,
+        updated_at=bom.updated_at,
+    )
+
+
+async def _read(ctx: RequestContext, bom: Bom) -> BomRead:
+    return bom_read(bom, await service.assembly_of(ctx.session, bom))
+
+
+@router.post("/boms", status_code=201, response_model=BomRead)
+async def create_bom(body: BomCreate, ctx: Ctx) -> BomRead:
+    """Create an empty draft BOM for an assembly revision (engineer+)."""
+    access = await ctx.require_role(body.workspace, "engineer")
+    bom = await service.create_bom(ctx.session, access=access, bom_in=body)
+    return await _read(ctx, bom)
+
+
+@router.get("/boms", response_model=Page[BomRead])
+async def list_boms(
+    ctx: Ctx,
+    workspace: str = Query(..., max_length=64),
+    type: BomType | None = None,
+    status: ApprovalStatus | None = None,
+    assembly_part_id: uuid.UUID | None = Query(None, alias="assemblyPartId"),
+    assembly_pn: str | None = Query(None, alias="assemblyPn", max_length=100),
+    params: PageParams = Depends(page_params),
+) -> Page[BomRead]:
+    """List BOM headers with filters."""
+    access = await ctx.require_role(workspace, "viewer")
+    rows, total = await service.list_boms(
+        ctx.session,
+        workspace_id=access.workspace.id,
+        params=params,
+        type=type,
+        status=status,
+        assembly_part_id=assembly_part_id,
+        assembly_pn=assembly_pn,
+    )
+    items = []
+    for bom, number, name in rows:
+        read = bom_read(bom, Part(part_number=number, name=name))
+        items.append(read)
+    return Page(items=items, total=total, page=params.page, page_size=params.page_size)
+
+
+@router.get("/boms/{bom_id}", responses={200: {"description": "BOM header, tree and warnings"}})
+async def get_bom(
+    bom_id: uuid.UUID, ctx: Ctx, workspace: str | None = Query(None, max_length=64)
+) -> Response:
+    """BOM header plus the full indented tree (every level) and its warnings, in one call."""
+    _access, bom = await bom_access(ctx, bom_id, "viewer", workspace)
+    header = await _read(ctx, bom)
+    structure = await tree.load_structure(ctx.session, bom.id)
+    body = {
+        **header.model_dump(mode="json", by_alias=True),
+        "lineCount": len(structure.lines),
+        "items": tree.tree_json(structure),
+        "warnings": bom_warnings(structure),
+    }
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+@router.post("/boms/{bom_id}/items", response_model=BomItemsResult)
+async def write_items(bom_id: uuid.UUID, body: BomItemsIn, ctx: Ctx) -> BomItemsResult:
+    """Bulk upsert/delete lines of a draft BOM (engineer+), all or nothing."""
+    access, bom = await bom_access(ctx, bom_id, "engineer")
+    result = await service.write_items(ctx.session, access=access, bom_id=bom.id, rows=body.items)
+    return BomItemsResult(**result)
+
+
+async def _transition(
+    ctx: RequestContext, bom_id: uuid.UUID, action: str, reason: str | None = None
+) -> BomRead:
+    access, bom = await bom_access(ctx, bom_id, "viewer")
+    bom = await service.transition(
+        ctx.session, access=access, bom_id=bom.id, action=action, reason=reason
+    )
+    return await _read(ctx, bom)
+
+
+@router.post("/boms/{bom_id}/submit", response_model=BomRead)
+async def submit_bom(bom_id: uuid.UUID, ctx: Ctx) -> BomRead:
+    """Submit a draft BOM for approval (engineer+)."""
+    return await _transition(ctx, bom_id, "submit")
+
+
+@router.post("/boms/{bom_id}/approve", response_model=BomRead)
+async def approve_bom(bom_id: uuid.UUID, ctx: Ctx) -> BomRead:
+    """Approve a submitted BOM (manager+); it is frozen from then on."""
+    return await _transition(ctx, bom_id, "approve")
+
+
+@router.post("/boms/{bom_id}/reject", response_model=BomRead)
+async def reject_bom(bom_id: uuid.UUID, ctx: Ctx, body: BomReject | None = None) -> BomRead:
+    """Reject a submitted BOM with an optional reason (manager+)."""
+    return await _transition(ctx, bom_id, "reject", body.reason if body else None)
+
+
+@router.get("/boms/{bom_id}/diff", response_model=BomDiff)
+async def diff_boms(
+    bom_id: uuid.UUID,
+    ctx: Ctx,
+    workspace: str | None = Query(None, max_length=64),
+    left_rev: str | None = Query(None, alias="leftRev", max_length=32),
+    right_rev: str | None = Query(None, alias="rightRev", max_length=32),
+) -> BomDiff:
+    """Compare two revisions of this BOM's assembly and type at every level."""
+    _access, bom = await bom_access(ctx, bom_id, "viewer", workspace)
+    left = await service.revision_of(ctx.session, bom=bom, revision=left_rev)
+    right = await service.revision_of(ctx.session, bom=bom, revision=right_rev)
+    result = tree.diff(
+        await tree.load_structure(ctx.session, left.id),
+        await tree.load_structure(ctx.session, right.id),
+    )
+    return BomDiff(left=await _read(ctx, left), right=await _read(ctx, right), **result)
+
+
+@router.get("/boms/{bom_id}/cost-rollup", response_model=CostRollup)
+async def cost_rollup(
+    bom_id: uuid.UUID, ctx: Ctx, workspace: str | None = Query(None, max_length=64)
+) -> CostRollup:
+    """Cost of one assembly over all levels, in the workspace currency, listing missing costs."""
+    access, bom = await bom_access(ctx, bom_id, "viewer", workspace)
+    settings = await bom_settings.load(ctx.session, access.workspace)
+    structure = await tree.load_structure(ctx.session, bom.id, with_alternates=False)
+    result = tree.rollup(structure, base=settings.currency, rates=dict(settings.exchange_rates))
+    return CostRollup(
+        bom_id=bom.id,
+        currency=result.currency,
+        total_cost=result.total,
+        complete=not result.missing,
+        lines=result.lines,
+        missing_cost=result.missing,
+    )
+
+
+@router.post("/boms/{bom_id}/items/{item_id}/alternates", response_model=list[AlternateRead])
+async def set_alternates(
+    bom_id: uuid.UUID, item_id: uuid.UUID, body: AlternatesIn, ctx: Ctx
+) -> list[AlternateRead]:
+    """Replace a line's alternates (engineer+ proposes; manager+ decides approval)."""
+    access, bom = await bom_access(ctx, bom_id, "engineer")
+    rows = await service.set_alternates(
+        ctx.session, access=access, bom_id=bom.id, item_id=item_id, alternates=body.alternates
+    )
+    numbers = await service.part_numbers(ctx.session, [r.part_id for r in rows])
+    return [
+        AlternateRead(
+            part_id=r.part_id,
+            part_number=numbers[r.part_id],
+            approval=r.approval,
+            rationale=r.rationale,
+        )
+        for r in rows
+    ]
+
+
+@router.post("/boms/{bom_id}/derive-mbom", status_code=201, response_model=BomRead)
+async def derive_mbom(bom_id: uuid.UUID, body: DeriveMbomIn, ctx: Ctx) -> BomRead:
+    """Derive a new draft MBOM revision from this EBOM, linked to it (engineer+)."""
+    access, bom = await bom_access(ctx, bom_id, "engineer")
+    mbom = await service.derive_mbom(
+        ctx.session,
+        access=access,
+        bom_id=bom.id,
+        revision=body.revision,
+        change_note=body.change_note,
+    )
+    return await _read(ctx, mbom)
+
+
+@router.post("/boms/{bom_id}/effectivity/validate", response_model=EffectivityReport)
+async def validate_effectivity(
+    bom_id: uuid.UUID, body: EffectivityValidateIn, ctx: Ctx
+) -> EffectivityReport:
+    """Report overlapping or contradictory effectivity for a line or a part (engineer+)."""
+    _access, bom = await bom_access(ctx, bom_id, "engineer")
+    conflicts = await effectivity.validate(
+        ctx.session,
+        bom_id=bom.id,
+        effectivity=body.effectivity,
+        item_id=body.item_id,
+        part_id=body.part_id,
+        parent_item_id=body.parent_item_id,
+    )
+    return EffectivityReport(valid=not conflicts, conflicts=conflicts)
+
+
+@router.post("/boms/import", response_model=ImportReport)
+async def import_bom(
+    ctx: Ctx,
+    file: UploadFile = File(...),
+    bom_id: uuid.UUID = Form(..., alias="bomId"),
+    dry_run: bool = Form(False, alias="dryRun"),
+    mode: str = Form("replace", pattern="^(replace|append)$"),
+) -> ImportReport:
+    """Import lines from CSV/XLSX into a draft BOM; ``dryRun`` reports without writing."""
+    access, bom = await bom_access(ctx, bom_id, "engineer")
+    data = await read_upload(file, ctx.runtime.settings.max_upload_mb)
+    return await importer.import_bom(
+        ctx.session, access=access, bom=bom, data=data, dry_run=dry_run, replace=mode == "replace"
+    )
+
+
+async def _export(
+    ctx: RequestContext, bom_id: uuid.UUID, workspace: str | None, kind: str
+) -> Response:
+    access, bom = await bom_access(ctx, bom_id, "viewer", workspace)
+    assembly = await service.assembly_of(ctx.session, bom)
+    structure = await tree.load_structure(ctx.session, bom.id)
+    settings = await bom_settings.load(ctx.session, access.workspace)
+    rates: dict[str, Decimal] = dict(settings.exchange_rates)
+    name = f"{assembly.part_number}-{bom.type.value}-{bom.revision}"
+    return exports.response(kind, structure, name=name, base=settings.currency, rates=rates)
+
+
+@router.get("/boms/{bom_id}/export.csv")
+async def export_csv(
+    bom_id: uuid.UUID, ctx: Ctx, workspace: str | None = Query(None, max_length=64)
+) -> Response:
+    """Hierarchical CSV with a level column, alternates, effectivity and cost."""
+    return await _export(ctx, bom_id, workspace, "csv")
+
+
+@router.get("/boms/{bom_id}/export.xlsx")
+async def export_xlsx(
+    bom_id: uuid.UUID, ctx: Ctx, workspace: str | None = Query(None, max_length=64)
+) -> Response:
+    """Hierarchical Excel workbook, same columns as the CSV."""
+    return await _export(ctx, bom_id, workspace, "xlsx")
+
+
+@router.get("/boms/{bom_id}/export.erp.csv")
+async def export_erp(
+    bom_id: uuid.UUID, ctx: Ctx, workspace: str | None = Query(None, max_length=64)
+) -> Response:
+    """ERP-friendly flattened parent/child CSV with normalised UoM and cost columns."""
+    return await _export(ctx, bom_id, workspace, "erp")
+
+
+@router.get("/boms/{bom_id}/export.flat.csv")
+async def export_flat(
+    bom_id: uuid.UUID, ctx: Ctx, workspace: str | None = Query(None, max_length=64)
+) -> Response:
+    """Consolidated list: total quantity of each part across all levels."""
+    return await _export(ctx, bom_id, workspace, "flat")

@@ -1,0 +1,1 @@
+"""The parts catalog: parts, revisions, domain templates, numbering, compliance, parts import."""

@@ -1,0 +1,419 @@
+"""Parts catalog rules: create, search, update, bulk actions and revisions.
+
+Services take the request's session and never commit; every write is audited.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.audit import service as audit
+from threadline.auth.models import Role
+from threadline.auth.service import Access
+from threadline.catalog import settings as bom_settings
+from threadline.catalog.models import ApprovalStatus, Domain, Lifecycle, Part, PartTag, PartVersion
+from threadline.catalog.schemas import PartCreate, PartUpdate, PartVersionCreate
+from threadline.db import utcnow
+from threadline.errors import Conflict, Forbidden, NotFound
+from threadline.pagination import PageParams, Sortable, paginate
+
+SORTABLE: dict[str, Sortable] = {
+    "part_number": Part.part_number,
+    "name": Part.name,
+    "domain": Part.domain,
+    "lifecycle": Part.lifecycle,
+    "manufacturer_part_number": Part.manufacturer_part_number,
+    "updated_at": Part.updated_at,
+}
+
+
+def snapshot(part: Part) -> dict[str, Any]:
+    """The audited picture of a part."""
+    return {
+        "partNumber": part.part_number,
+        "name": part.name,
+        "domain": part.domain.value,
+        "lifecycle": part.lifecycle.value,
+        "uom": part.uom,
+        "tags": part.tags,
+        "attributes": part.attributes,
+        "unitCost": str(part.unit_cost) if part.unit_cost is not None else None,
+        "currency": part.currency,
+    }
+
+
+def _require_manager_for_lifecycle(
+    access: Access, lifecycle: Lifecycle | None, current: Lifecycle
+) -> None:
+    if lifecycle is not None and lifecycle != current and not access.role.at_least(Role.manager):
+        raise Forbidden(
+            "Changing a part's lifecycle needs the manager role.", code="INSUFFICIENT_ROLE"
+        )
+
+
+def _set_tags(part: Part, workspace_id: uuid.UUID, tags: Iterable[str]) -> None:
+    wanted = {t.strip() for t in tags if t.strip()}
+    part.tag_rows = [r for r in part.tag_rows if r.tag in wanted] + [
+        PartTag(workspace_id=workspace_id, tag=t)
+        for t in sorted(wanted - {r.tag for r in part.tag_rows})
+    ]
+
+
+async def _ensure_unique_number(
+    session: AsyncSession, workspace_id: uuid.UUID, number: str
+) -> None:
+    if await session.scalar(
+        select(Part.id).where(Part.workspace_id == workspace_id, Part.part_number == number)
+    ):
+        raise Conflict(f"Part number {number!r} already exists.", code="PART_NUMBER_TAKEN")
+
+
+async def create_part(session: AsyncSession, *, access: Access, part_in: PartCreate) -> Part:
+    """A new part (engineer+; a lifecycle other than prototype needs manager+)."""
+    ws = access.workspace
+    _require_manager_for_lifecycle(access, part_in.lifecycle, Lifecycle.prototype)
+    settings = await bom_settings.load(session, ws)
+    domain = part_in.domain or Domain.other
+    attributes = part_in.attributes or {}
+    bom_settings.check_attributes(settings, domain, attributes)
+    if part_in.part_number:
+        number = part_in.part_number
+        await _ensure_unique_number(session, ws.id, number)
+    else:
+        (number,) = await bom_settings.next_part_numbers(
+            session, workspace_id=ws.id, settings=settings, domain=domain, count=1
+        )
+    part = Part(
+        workspace_id=ws.id,
+        part_number=number,
+        name=part_in.name,
+        description=part_in.description,
+        domain=domain,
+        uom=part_in.uom or "each",
+        lifecycle=part_in.lifecycle or Lifecycle.prototype,
+        manufacturer_name=part_in.manufacturer_name,
+        manufacturer_part_number=part_in.manufacturer_part_number,
+        attributes=attributes,
+        rohs_compliant=part_in.rohs_compliant,
+        reach_compliant=part_in.reach_compliant,
+        conflict_minerals=part_in.conflict_minerals,
+        unit_cost=part_in.unit_cost,
+        currency=part_in.currency,
+        tag_rows=[],
+        versions=[],
+    )
+    _set_tags(part, ws.id, part_in.tags or [])
+    session.add(part)
+    await session.flush()  # the id goes into the audit row and the response
+    audit.record(
+        session,
+        actor=access.user,
+        workspace=ws,
+        entity_type="part",
+        entity_id=part.id,
+        action="create",
+        after=snapshot(part),
+    )
+    return part
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_statement(
+    workspace_id: uuid.UUID,
+    *,
+    q: str | None = None,
+    domain: Domain | None = None,
+    lifecycle: Lifecycle | None = None,
+    tag: str | None = None,
+) -> Select[Part]:
+    """Parts of a workspace matching the catalog filters (productflo-sync-api: Filters & Query).
+
+    ``q`` matches part_number by prefix, name by substring, manufacturer_part_number by prefix,
+    all case-insensitively.
+    """
+    stmt = select(Part).where(Part.workspace_id == workspace_id)
+    if q:
+        term = _escape_like(q.lower())
+        stmt = stmt.where(
+            or_(
+                func.lower(Part.part_number).like(term + "%", escape="\\"),
+                func.lower(Part.name).like("%" + term + "%", escape="\\"),
+                func.lower(Part.manufacturer_part_number).like(term + "%", escape="\\"),
+            )
+        )
+    if domain:
+        stmt = stmt.where(Part.domain == domain)
+    if lifecycle:
+        stmt = stmt.where(Part.lifecycle == lifecycle)
+    if tag:
+        stmt = stmt.where(exists().where(PartTag.part_id == Part.id, PartTag.tag == tag))
+    return stmt
+
+
+async def list_parts(
+    session: AsyncSession,
+    *,
+    workspace_id: uuid.UUID,
+    params: PageParams,
+    order_by: Sequence[ColumnElement[Any]],
+    **filters: Any,
+) -> tuple[list[Part], int]:
+    stmt = search_statement(workspace_id, **filters).order_by(*order_by)
+    rows, total = await paginate(session, stmt, params)
+    return [row[0] for row in rows], total
+
+
+async def get_part(session: AsyncSession, *, workspace_id: uuid.UUID, part_id: uuid.UUID) -> Part:
+    """A part of this workspace; another workspace's part is 404 like a missing one."""
+    part = await session.scalar(
+        select(Part).where(Part.id == part_id, Part.workspace_id == workspace_id)
+    )
+    if part is None:
+        raise NotFound(f"Part {part_id} not found.", code="PART_NOT_FOUND")
+    return part
+
+
+async def parts_by_id(
+    session: AsyncSession, *, workspace_id: uuid.UUID, part_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Part]:
+    """The workspace's parts among ``part_ids``; ids of other workspaces are simply absent."""
+    ids = set(part_ids)
+    if not ids:
+        return {}
+    rows = await session.scalars(
+        select(Part).where(Part.workspace_id == workspace_id, Part.id.in_(ids))
+    )
+    return {p.id: p for p in rows}
+
+
+async def update_part(
+    session: AsyncSession, *, access: Access, part_id: uuid.UUID, part_in: PartUpdate
+) -> Part:
+    """Patch a part (engineer+; lifecycle changes manager+). Attributes are re-validated."""
+    part = await get_part(session, workspace_id=access.workspace.id, part_id=part_id)
+    _require_manager_for_lifecycle(access, part_in.lifecycle, part.lifecycle)
+    before = snapshot(part)
+    changes = part_in.model_dump(exclude_unset=True)
+    tags = changes.pop("tags", None)
+    for field, value in changes.items():
+        if value is None and field in {"name", "domain", "uom", "lifecycle", "attributes"}:
+            continue  # required columns: null means "leave as is"
+        setattr(part, field, value)
+    if tags is not None:
+        _set_tags(part, access.workspace.id, tags)
+    if "attributes" in changes or "domain" in changes:
+        settings = await bom_settings.load(session, access.workspace)
+        bom_settings.check_attributes(settings, part.domain, part.attributes)
+    part.updated_at = utcnow()
+    audit.record(
+        session,
+        actor=access.user,
+        workspace=access.workspace,
+        entity_type="part",
+        entity_id=part.id,
+        action="update",
+        before=before,
+        after=snapshot(part),
+    )
+    return part
+
+
+async def bulk_update(
+    session: AsyncSession,
+    *,
+    access: Access,
+    part_ids: Sequence[uuid.UUID],
+    tags: Sequence[str] | None = None,
+    lifecycle: Lifecycle | None = None,
+) -> int:
+    """Apply tags (engineer+) or a lifecycle (manager+) to selected parts, all or nothing."""
+    if lifecycle is not None and not access.role.at_least(Role.manager):
+        raise Forbidden("Setting lifecycle needs the manager role.", code="INSUFFICIENT_ROLE")
+    parts = await parts_by_id(session, workspace_id=access.workspace.id, part_ids=part_ids)
+    missing = set(part_ids) - set(parts)
+    if missing:
+        raise NotFound(
+            f"{len(missing)} selected part(s) not found, e.g. {next(iter(missing))}.",
+            code="PART_NOT_FOUND",
+        )
+    for part in parts.values():
+        before = snapshot(part)
+        if tags:
+            _set_tags(part, access.workspace.id, [*part.tags, *tags])
+        if lifecycle is not None:
+            part.lifecycle = lifecycle
+        part.updated_at = utcnow()
+        audit.record(
+            session,
+            actor=access.user,
+            workspace=access.workspace,
+            entity_type="part",
+            entity_id=part.id,
+            action="bulk_update",
+            before=before,
+            after=snapshot(part),
+        )
+    return len(parts)
+
+
+# --- versions (revisions) ---------------------------------------------------------------------
+
+
+async def list_versions(session: AsyncSession, *, part: Part) -> Sequence[PartVersion]:
+    return (
+        await session.scalars(
+            select(PartVersion)
+            .where(PartVersion.part_id == part.id)
+            .order_by(PartVersion.created_at, PartVersion.id)
+        )
+    ).all()
+
+
+async def create_version(
+    session: AsyncSession, *, access: Access, part_id: uuid.UUID, version_in: PartVersionCreate
+) -> PartVersion:
+    part = await get_part(session, workspace_id=access.workspace.id, part_id=part_id)
+    if await session.scalar(
+        select(PartVersion.id).where(
+            PartVersion.part_id == part.id, PartVersion.revision == version_in.revision
+        )
+    ):
+        raise Conflict(
+            f"{part.part_number} already has revision {version_in.revision}.",
+            code="REVISION_EXISTS",
+        )
+    version = PartVersion(
+        part_id=part.id,
+        revision=version_in.revision,
+        change_note=version_in.change_note,
+        data=version_in.data or {},
+        created_by_id=access.user.id,
+    )
+    session.add(version)
+    await session.flush()  # the id goes into the audit row and the response
+    _audit_version(session, access, version, "create", None)
+    return version
+
+
+async def get_version(
+    session: AsyncSession, *, workspace_id: uuid.UUID, part_id: uuid.UUID, version_id: uuid.UUID
+) -> PartVersion:
+    version = await session.scalar(
+        select(PartVersion)
+        .join(Part, Part.id == PartVersion.part_id)
+        .where(
+            PartVersion.id == version_id,
+            PartVersion.part_id == part_id,
+            Part.workspace_id == workspace_id,
+        )
+    )
+    if version is None:
+        raise NotFound(f"Version {version_id} not found.", code="VERSION_NOT_FOUND")
+    return version
+
+
+def _audit_version(
+    session: AsyncSession, access: Access, version: PartVersion, action: str, before: str | None
+) -> None:
+    audit.record(
+        session,
+        actor=access.user,
+        workspace=access.workspace,
+        entity_type="part_version",
+        entity_id=version.id,
+        action=action,
+        before={"status": before} if before else None,
+        after={"revision": version.revision, "status": version.status.value},
+    )
+
+
+# Which transitions each action allows: action -> (allowed from, to, minimum role).
+TRANSITIONS: dict[str, tuple[frozenset[ApprovalStatus], ApprovalStatus, Role]] = {
+    "submit": (
+        frozenset({ApprovalStatus.draft, ApprovalStatus.rejected}),
+        ApprovalStatus.submitted,
+        Role.engineer,
+    ),
+    "approve": (frozenset({ApprovalStatus.submitted}), ApprovalStatus.approved, Role.manager),
+    "reject": (frozenset({ApprovalStatus.submitted}), ApprovalStatus.rejected, Role.manager),
+}
+
+
+def check_transition(
+    access: Access, current: ApprovalStatus, action: str, what: str
+) -> ApprovalStatus:
+    """The status after ``action``; 403 for too junior a role, 409 from the wrong status."""
+    allowed_from, target, minimum = TRANSITIONS[action]
+    if not access.role.at_least(minimum):
+        raise Forbidden(f"To {action} needs the {minimum.value} role.", code="INSUFFICIENT_ROLE")
+    if current not in allowed_from:
+        raise Conflict(
+            f"Cannot {action} {what}: it is {current.value}"
+            f" (allowed from {', '.join(sorted(s.value for s in allowed_from))}).",
+            code="INVALID_STATUS_TRANSITION",
+        )
+    return target
+
+
+async def transition_version(
+    session: AsyncSession,
+    *,
+    access: Access,
+    part_id: uuid.UUID,
+    version_id: uuid.UUID,
+    action: str,
+    reason: str | None = None,
+) -> PartVersion:
+    """Submit (engineer+), approve or reject (manager+) a part version."""
+    version = await get_version(
+        session, workspace_id=access.workspace.id, part_id=part_id, version_id=version_id
+    )
+    before = version.status
+    version.status = check_transition(access, before, action, f"revision {version.revision}")
+    if action in ("approve", "reject"):
+        version.decided_by_id = access.user.id
+        version.decided_at = utcnow()
+    version.reject_reason = reason if action == "reject" else None
+    _audit_version(session, access, version, action, before.value)
+    return version
+
+
+def compliance_warnings(part: Part) -> list[str]:
+    """Regulatory flags worth a warning wherever the part is used."""
+    out = []
+    if part.rohs_compliant is False:
+        out.append("not RoHS compliant")
+    if part.reach_compliant is False:
+        out.append("not REACH compliant")
+    if part.conflict_minerals and part.conflict_minerals.lower() not in {
+        "free",
+        "none",
+        "conflict-free",
+        "compliant",
+        "no",
+    }:
+        out.append(f"conflict minerals: {part.conflict_minerals}")
+    return out
+
+
+async def workspace_of_part(session: AsyncSession, part_id: uuid.UUID) -> uuid.UUID | None:
+    """Which workspace a part belongs to (for routes addressed by part id alone)."""
+    return await session.scalar(select(Part.workspace_id).where(Part.id == part_id))
+
+
+async def parts_for_export(
+    session: AsyncSession, *, workspace_id: uuid.UUID, part_ids: Sequence[uuid.UUID] | None
+) -> Sequence[Part]:
+    """The selected parts (all of the workspace's when none are selected), by part number."""
+    stmt = select(Part).where(Part.workspace_id == workspace_id)
+    if part_ids:
+        stmt = stmt.where(Part.id.in_(set(part_ids)))
+    return (await session.scalars(stmt.order_by(Part.part_number))).all()
