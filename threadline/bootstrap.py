@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.auth import service as auth
-from threadline.auth.models import User, Workspace
+from threadline.auth.models import Role, User, Workspace
 from threadline.auth.security import Passwords
+from threadline.auth.service import Access
+from threadline.boms import importer as bom_importer
+from threadline.boms import service as boms
+from threadline.boms.models import BomType
+from threadline.boms.schemas import BomCreate
+from threadline.catalog import service as catalog
+from threadline.catalog.models import Domain
+from threadline.catalog.schemas import PartCreate
 from threadline.config import Settings
 
 DEMO_WORKSPACE = "demo"
+DEMO_DATA = Path(__file__).parent / "demo"
 
 
 @dataclass(frozen=True)
@@ -42,10 +52,42 @@ async def ensure_owner(
 
 
 async def seed_demo(session: AsyncSession, *, owner: User) -> Workspace | None:
-    """Create the ``demo`` workspace owned by ``owner`` unless it exists; returns it if created."""
+    """Create the ``demo`` workspace owned by ``owner`` unless it exists; returns it if created.
+
+    It holds a real product: the bitaxe Ultra (open hardware), its EBOM imported from the
+    project's own KiCad BOM export exactly as published (see threadline/demo/NOTICE.md).
+    """
     if await session.scalar(select(Workspace.id).where(Workspace.name == DEMO_WORKSPACE)):
         return None
-    return await auth.create_workspace(session, user=owner, name=DEMO_WORKSPACE)
+    workspace = await auth.create_workspace(session, user=owner, name=DEMO_WORKSPACE)
+    access = Access(user=owner, workspace=workspace, role=Role.owner)
+    assembly = await catalog.create_part(
+        session,
+        access=access,
+        part_in=PartCreate(
+            workspace=DEMO_WORKSPACE,
+            part_number="BITAXE-ULTRA",
+            name="bitaxe Ultra Bitcoin miner",
+            domain=Domain.electronic,
+            description="Open-source ASIC miner board (skot/bitaxe).",
+        ),
+    )
+    bom = await boms.create_bom(
+        session,
+        access=access,
+        bom_in=BomCreate(
+            workspace=DEMO_WORKSPACE,
+            assembly_part_id=assembly.id,
+            type=BomType.ebom,
+            revision="A",
+            change_note="Imported from the project's KiCad BOM export",
+        ),
+    )
+    data = (DEMO_DATA / "bitaxe-ultra-bom.csv").read_bytes()
+    await bom_importer.import_bom(
+        session, access=access, bom=bom, data=data, dry_run=False, replace=True
+    )
+    return workspace
 
 
 async def first_admin(session: AsyncSession) -> User | None:

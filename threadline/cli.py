@@ -4,26 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 import typer
 import uvicorn
 from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline import bootstrap, migrate
 from threadline.auth import service as auth
+from threadline.auth.models import User
 from threadline.auth.security import Passwords
+from threadline.boms import importer as bom_importer
+from threadline.boms import service as bom_service
+from threadline.catalog import importer as parts_importer
 from threadline.config import Settings, get_settings
 from threadline.db import create_engine, create_sessionmaker
 from threadline.errors import ThreadlineError
+from threadline.imports import ImportReport
 
 app = typer.Typer(help="Threadline: a self-hosted digital-thread server.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 token_app = typer.Typer(help="Manage personal API tokens.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+import_app = typer.Typer(help="Import parts or BOM lines from CSV/XLSX.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
 console = Console()
 
 T = TypeVar("T")
@@ -47,6 +57,10 @@ def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     try:
         return asyncio.run(run())
     except ThreadlineError as exc:
+        for problem in exc.extra.get("errors", []):  # an import refused row by row
+            console.print(
+                f"[red]row {problem['row']}[/red] {problem['column'] or ''}: {problem['message']}"
+            )
         console.print(f"[red]error:[/red] {exc.detail}")
         raise typer.Exit(1) from exc
 
@@ -58,7 +72,7 @@ def migrate_command() -> None:
     console.print("database is up to date")
 
 
-def _first_start(settings: Settings) -> None:
+def _first_start(settings: Settings, *, seed_demo: bool = True) -> None:
     """Migrate, create the owner on an empty database and, unless disabled, the demo workspace."""
     migrate.upgrade(settings.effective_database_url)
 
@@ -72,7 +86,7 @@ def _first_start(settings: Settings) -> None:
                 console.print(
                     f"its password, shown only this once: [bold]{created.generated_password}[/bold]"
                 )
-            if settings.demo:
+            if settings.demo and seed_demo:
                 await bootstrap.seed_demo(session, owner=created.user)
                 console.print("created the [bold]demo[/bold] workspace")
 
@@ -104,7 +118,7 @@ def serve(
 def demo() -> None:
     """Create the demo workspace (owned by the first administrator) if it does not exist."""
     settings = get_settings()
-    _first_start(settings)
+    _first_start(settings, seed_demo=False)
 
     async def work(session: AsyncSession) -> str:
         owner = await bootstrap.first_admin(session)
@@ -161,6 +175,98 @@ def token_create(
         return secret
 
     console.print(_in_transaction(work), soft_wrap=True)
+
+
+def _read_with_progress(path: Path) -> bytes:
+    """The file's bytes, with a progress bar while they are read."""
+    size = path.stat().st_size
+    chunks = []
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=console
+    ) as progress:
+        task = progress.add_task(f"reading {path.name}", total=size)
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                chunks.append(chunk)
+                progress.update(task, advance=len(chunk))
+    return b"".join(chunks)
+
+
+async def _acting_user(session: AsyncSession, email: str | None) -> User:
+    user = await (auth.user_by_email(session, email) if email else bootstrap.first_admin(session))
+    if user is None:
+        raise ThreadlineError(f"no user {email or '(administrator)'}; pass --as EMAIL")
+    return user
+
+
+def _print_report(report: ImportReport) -> None:
+    for problem in report.errors:
+        console.print(f"[red]row {problem.row}[/red] {problem.column or ''}: {problem.message}")
+    for problem in report.warnings[:50]:
+        console.print(
+            f"[yellow]row {problem.row}[/yellow] {problem.column or ''}: {problem.message}"
+        )
+    mode = "checked (dry run)" if report.dry_run else "imported"
+    console.print(
+        f"{report.rows} rows {mode}: {report.valid} valid, {len(report.errors)} errors, "
+        f"{report.created} created, {report.updated} updated, {report.parts_created} new parts"
+    )
+
+
+def _run_import(work: Callable[[AsyncSession], Awaitable[ImportReport]]) -> None:
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console) as progress:
+        progress.add_task("checking and writing in one transaction", total=None)
+        report = _in_transaction(work)
+    _print_report(report)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@import_app.command("parts")
+def import_parts_command(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV or XLSX file."),
+    workspace: str = typer.Option(..., "--workspace", "-w", help="Workspace name."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check only; write nothing."),
+    acting: str | None = typer.Option(None, "--as", help="Acting user (default: the admin)."),
+) -> None:
+    """Create or update parts from a spreadsheet (columns as in docs/boms.md)."""
+    data = _read_with_progress(file)
+
+    async def work(session: AsyncSession) -> ImportReport:
+        user = await _acting_user(session, acting)
+        access = await auth.require_role(
+            session, user=user, workspace=workspace, minimum="engineer"
+        )
+        return await parts_importer.import_parts(session, access=access, data=data, dry_run=dry_run)
+
+    _run_import(work)
+
+
+@import_app.command("bom")
+def import_bom_command(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV, TSV or XLSX file."),
+    bom_id: uuid.UUID = typer.Option(..., "--bom", help="Id of the draft BOM to fill."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check only; write nothing."),
+    append: bool = typer.Option(False, "--append", help="Keep the BOM's existing lines."),
+    acting: str | None = typer.Option(None, "--as", help="Acting user (default: the admin)."),
+) -> None:
+    """Fill a draft BOM from a KiCad/Excel BOM export (real files as they come)."""
+    data = _read_with_progress(file)
+
+    async def work(session: AsyncSession) -> ImportReport:
+        user = await _acting_user(session, acting)
+        workspace_id = await bom_service.workspace_of_bom(session, bom_id)
+        if workspace_id is None:
+            raise ThreadlineError(f"no BOM {bom_id}")
+        access = await auth.require_role(
+            session, user=user, workspace=workspace_id, minimum="engineer"
+        )
+        bom = await bom_service.get_bom(session, workspace_id=workspace_id, bom_id=bom_id)
+        return await bom_importer.import_bom(
+            session, access=access, bom=bom, data=data, dry_run=dry_run, replace=not append
+        )
+
+    _run_import(work)
 
 
 def main() -> None:

@@ -12,11 +12,12 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import orjson
 import uuid_utils.compat as uuid_utils
 from fastapi import Depends, Request
-from sqlalchemy import JSON, DateTime, Enum, MetaData, Uuid, event, make_url
+from sqlalchemy import JSON, DateTime, Enum, MetaData, Table, Uuid, event, make_url
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
@@ -94,6 +95,11 @@ def enum_column(cls: type[enum.Enum], name: str) -> Enum:
     )
 
 
+def table(model: type[Base]) -> Table:
+    """The Core table of a model, for bulk statements that skip the ORM's per-row bookkeeping."""
+    return cast(Table, model.__table__)
+
+
 # SQLite has no row-level locking: a deferred transaction that later writes can fail with
 # "database is locked" when another writer got there first. Requests that may write
 # (unsafe HTTP methods, CLI commands) begin IMMEDIATE so they queue on busy_timeout instead.
@@ -128,8 +134,15 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for ``url`` with the dialect-specific settings Threadline relies on."""
+    # JSON columns through orjson: several times faster than the stdlib on 100k-line BOMs.
+    kwargs.setdefault("json_serializer", _json_dumps)
+    kwargs.setdefault("json_deserializer", orjson.loads)
     if url.startswith("sqlite"):
         database = make_url(url).database
         if database and database != ":memory:":

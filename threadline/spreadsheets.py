@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -32,7 +33,8 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
 
 def xlsx_bytes(sheet: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     workbook = Workbook(write_only=True)
-    worksheet = workbook.create_sheet(sheet[:31])
+    # Excel forbids []:*?/\ in sheet titles; names come from user data (part numbers).
+    worksheet = workbook.create_sheet(re.sub(r"[\[\]:*?/\\]", "_", sheet)[:31] or "Sheet")
     worksheet.append(list(header))
     for row in rows:
         worksheet.append([_cell(v) for v in row])

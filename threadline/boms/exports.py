@@ -102,10 +102,16 @@ def flat_rows(structure: Structure, base: str, rates: dict[str, Decimal]) -> Ite
 
 
 def response(
-    kind: str, structure: Structure, *, name: str, base: str, rates: dict[str, Decimal]
+    kind: str,
+    structure: Structure,
+    *,
+    name: str,
+    top: str,
+    base: str,
+    rates: dict[str, Decimal],
 ) -> Response:
-    """The export ``kind`` (csv, xlsx, erp, flat) of ``structure`` as a download."""
-    top = name.split("-", 1)[0]
+    """The export ``kind`` (csv, xlsx, erp, flat) of ``structure`` as a download; ``top`` is the
+    assembly's part number, the ERP parent of the top-level lines."""
     if kind == "erp":
         return table_response("csv", f"{name}-erp", ERP, erp_rows(structure, base, rates, top))
     if kind == "flat":

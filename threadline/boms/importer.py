@@ -20,9 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.auth.service import Access
 from threadline.boms import service
 from threadline.boms.models import AlternateApproval, Bom, BomItem, BomItemAlternate
-from threadline.boms.schemas import BomItemIn
 from threadline.catalog.models import Domain, Lifecycle, Part
-from threadline.db import new_id, utcnow
+from threadline.db import new_id, table, utcnow
 from threadline.errors import Invalid
 from threadline.imports import ImportReport, Problems, parse_decimal
 from threadline.tabular import expand_refdes, read_table
@@ -53,6 +52,7 @@ ALIASES: dict[str, list[str]] = {
 }  # fmt: skip
 CHUNK = 1000
 _DNP = {"dnp", "yes", "y", "x", "1", "true", "do not populate", "dnf", "nc"}
+_DNP_MARKS = {"DNP", "DNF", "DO NOT POPULATE"}
 
 
 @dataclass
@@ -81,15 +81,19 @@ def _identify(values: dict[str, str]) -> tuple[str, bool]:
     return value[:100], bool(value)
 
 
+def _marked_dnp(row: Any) -> bool:
+    """ "DNP"/"DNF" written in any cell: legacy KiCad exports put it in whichever FieldN (or the
+    Value) the designer chose, e.g. jawbreaker-bom.csv and hackrf-one-bom_2014_semicolon.csv."""
+    cells = (*row.values.values(), *row.extra.values())
+    return any(cell.strip().upper() in _DNP_MARKS for cell in cells)
+
+
 def _parse(table_rows: Any, problems: Problems) -> list[PendingLine]:
     lines: dict[tuple[Any, ...], PendingLine] = {}
     stack: list[uuid.UUID] = []  # the line currently open at each level (for the level column)
     for row in table_rows:
         values, number = row.values, row.number
-        if (
-            values.get("dnp", "").strip().lower() in _DNP
-            or values.get("notes", "").strip().upper() == "DNP"
-        ):
+        if values.get("dnp", "").strip().lower() in _DNP or _marked_dnp(row):
             problems.warn(number, "dnp", "marked do-not-populate; skipped")
             continue
         pn, synthesised = _identify(values)
@@ -220,21 +224,25 @@ async def import_bom(
     known.update(await _create_parts(session, access, lines, missing))
     if replace:
         await session.execute(delete(BomItem).where(BomItem.bom_id == bom.id))
+    # Values were validated row by row above; hand the service plain changes, not 100k models.
     items = [
-        BomItemIn(
+        service.ItemChange(
             id=line.id,
-            parent_item_id=line.parent,
-            child_part_id=known[line.part_number],
-            qty=line.qty,
-            uom=line.uom,
-            refdes=", ".join(line.refdes) or None,
-            notes="; ".join(line.notes) or None,
-            sort_index=index,
+            generated=True,
+            values={
+                "parent_item_id": line.parent,
+                "child_part_id": known[line.part_number],
+                "qty": line.qty,
+                "uom": line.uom,
+                "refdes": ", ".join(line.refdes) or None,
+                "notes": "; ".join(line.notes) or None,
+                "sort_index": index,
+            },
         )
         for index, line in enumerate(lines)
     ]
     if items:
-        await service.write_items(session, access=access, bom_id=bom.id, rows=items)
+        await service.write_items(session, access=access, bom_id=bom.id, changes=items)
     await _add_alternates(session, lines, known)
     return problems.report(rows=rows, valid=valid, dry_run=False, **counts)
 
@@ -262,7 +270,7 @@ async def _create_parts(
             }
         )  # fmt: skip
     for start in range(0, len(rows), CHUNK):
-        await session.execute(insert(Part), rows[start : start + CHUNK])
+        await session.execute(insert(table(Part)), rows[start : start + CHUNK])
     return created
 
 
@@ -278,4 +286,4 @@ async def _add_alternates(
         for a in dict.fromkeys(line.alternates)
     ]  # fmt: skip
     for start in range(0, len(rows), CHUNK):
-        await session.execute(insert(BomItemAlternate), rows[start : start + CHUNK])
+        await session.execute(insert(table(BomItemAlternate)), rows[start : start + CHUNK])

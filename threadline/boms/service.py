@@ -6,10 +6,11 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import String, delete, func, insert, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -22,7 +23,7 @@ from threadline.boms.schemas import AlternateIn, BomCreate, BomItemIn
 from threadline.catalog import service as catalog
 from threadline.catalog.models import ApprovalStatus, Part, PartVersion
 from threadline.catalog.schemas import WhereUsedRow
-from threadline.db import new_id, utcnow
+from threadline.db import new_id, table, utcnow
 from threadline.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable
 from threadline.pagination import PageParams, paginate
 
@@ -190,6 +191,16 @@ _ITEM_FIELDS = ("child_version_id", "uom", "refdes", "notes", "sort_index", "att
 _EFFECTIVITY_FIELDS = ("date_from", "date_to", "serial_from", "serial_to", "lot_from", "lot_to")
 
 
+@dataclass(frozen=True)
+class ItemChange:
+    """One validated line change: ``values`` holds only the columns the client set."""
+
+    id: uuid.UUID | None
+    values: dict[str, Any]
+    delete: bool = False
+    generated: bool = False  # the server just minted ``id``: no need to check it is unused
+
+
 def _item_values(row: BomItemIn) -> dict[str, Any]:
     """The columns this row sets (unset fields are left alone on update)."""
     values: dict[str, Any] = {}
@@ -213,8 +224,25 @@ def _item_values(row: BomItemIn) -> dict[str, Any]:
     return values
 
 
+def changes_from(rows: Sequence[BomItemIn]) -> list[ItemChange]:
+    """The API's rows as changes; contradictory effectivity is refused here (422)."""
+    changes = []
+    for index, row in enumerate(rows):
+        if row.op == "delete":
+            changes.append(ItemChange(id=row.id, values={}, delete=True))
+            continue
+        if row.effectivity is not None and (
+            problems := effectivity.contradictions(effectivity.as_dict(row.effectivity))
+        ):
+            raise Unprocessable(
+                f"items[{index}]: {'; '.join(problems)}.", code="EFFECTIVITY_INVALID"
+            )
+        changes.append(ItemChange(id=row.id, values=_item_values(row)))
+    return changes
+
+
 async def write_items(
-    session: AsyncSession, *, access: Access, bom_id: uuid.UUID, rows: Sequence[BomItemIn]
+    session: AsyncSession, *, access: Access, bom_id: uuid.UUID, changes: Sequence[ItemChange]
 ) -> dict[str, Any]:
     """Create, update and delete lines of a draft BOM in one all-or-nothing batch.
 
@@ -240,44 +268,44 @@ async def write_items(
     creates: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     deletes: list[uuid.UUID] = []
-    claimed: set[uuid.UUID] = set()
-    for index, row in enumerate(rows):
+    chosen: list[uuid.UUID] = []  # ids clients picked for new lines: must be globally unused
+    seen: set[uuid.UUID] = set()
+    for index, change in enumerate(changes):
         where = f"items[{index}]"
-        if row.op == "delete":
-            if row.id is None or row.id not in existing:
-                raise NotFound(f"{where}: no line {row.id} in this BOM.", code="ITEM_NOT_FOUND")
-            deletes.append(row.id)
+        if change.delete:
+            if change.id is None or change.id not in existing:
+                raise NotFound(f"{where}: no line {change.id} in this BOM.", code="ITEM_NOT_FOUND")
+            deletes.append(change.id)
             continue
-        if row.effectivity is not None and (
-            problems := effectivity.contradictions(effectivity.as_dict(row.effectivity))
-        ):
-            raise Unprocessable(f"{where}: {'; '.join(problems)}.", code="EFFECTIVITY_INVALID")
-        values = _item_values(row)
-        if row.id is not None and row.id in existing:
-            updates.append({"id": row.id, **values})
+        values = change.values
+        if change.id is not None and change.id in existing:
+            updates.append({"id": change.id, **values})
             if "parent_item_id" in values:
-                parents[row.id] = values["parent_item_id"]
+                parents[change.id] = values["parent_item_id"]
             if "child_part_id" in values:
-                part_of[row.id] = values["child_part_id"]
+                part_of[change.id] = values["child_part_id"]
             continue
-        if row.child_part_id is None or row.qty is None:
+        if values.get("child_part_id") is None or values.get("qty") is None:
             raise Invalid(f"{where}: a new line needs childPartId and qty.", code="ITEM_INCOMPLETE")
-        new_item = row.id or new_id()
-        if new_item in claimed:
-            raise Invalid(
-                f"{where}: id {new_item} appears twice in this batch.", code="DUPLICATE_ID"
-            )
-        claimed.add(new_item)
-        values.setdefault("uom", "each")
-        creates.append({"id": new_item, "bom_id": bom.id, **values})
+        new_item = change.id or new_id()
+        if change.id is not None and not change.generated:
+            if new_item in seen:
+                raise Invalid(
+                    f"{where}: id {new_item} appears twice in this batch.", code="DUPLICATE_ID"
+                )
+            seen.add(new_item)
+            chosen.append(new_item)
+        creates.append({"id": new_item, "bom_id": bom.id, "uom": "each", **values})
         parents[new_item] = values.get("parent_item_id")
-        part_of[new_item] = row.child_part_id
-    if claimed:
-        taken = (await session.scalars(select(BomItem.id).where(BomItem.id.in_(claimed)))).all()
+        part_of[new_item] = values["child_part_id"]
+    for start in range(0, len(chosen), BATCH):
+        taken = await session.scalar(
+            select(BomItem.id).where(BomItem.id.in_(chosen[start : start + BATCH])).limit(1)
+        )
         if taken:
-            raise NotFound(f"No line {taken[0]} in this BOM.", code="ITEM_NOT_FOUND")
+            raise NotFound(f"No line {taken} in this BOM.", code="ITEM_NOT_FOUND")
     removed = _subtrees(deletes, parents)
-    await _check_parts(session, access, rows, part_of, removed)
+    await _check_parts(session, access, changes, part_of, removed)
     _check_parents(parents, removed, bom.id)
     await _write(session, creates, updates, removed, parents)
     new_edges = {
@@ -308,6 +336,8 @@ def _subtrees(
     roots: Sequence[uuid.UUID], parents: dict[uuid.UUID, uuid.UUID | None]
 ) -> set[uuid.UUID]:
     """``roots`` and every line below them."""
+    if not roots:
+        return set()
     children: dict[uuid.UUID | None, list[uuid.UUID]] = defaultdict(list)
     for item, parent in parents.items():
         children[parent].append(item)
@@ -324,7 +354,7 @@ def _subtrees(
 async def _check_parts(
     session: AsyncSession,
     access: Access,
-    rows: Sequence[BomItemIn],
+    changes: Sequence[ItemChange],
     part_of: dict[uuid.UUID, uuid.UUID],
     removed: set[uuid.UUID],
 ) -> None:
@@ -346,7 +376,11 @@ async def _check_parts(
     missing = wanted - found
     if missing:
         raise NotFound(f"Part {next(iter(missing))} not found.", code="PART_NOT_FOUND")
-    versions = {(r.child_part_id, r.child_version_id) for r in rows if r.child_version_id}
+    versions = {
+        (c.values.get("child_part_id"), c.values["child_version_id"])
+        for c in changes
+        if c.values.get("child_version_id")
+    }
     if versions:
         pairs = set(
             (
@@ -439,7 +473,7 @@ async def _write(
         }
         rows = [{**defaults, **c} for c in creates]
         for start in range(0, len(rows), BATCH):
-            await session.execute(insert(BomItem), rows[start : start + BATCH])
+            await session.execute(insert(table(BomItem)), rows[start : start + BATCH])
     if updates:
         now = utcnow()
         for row in updates:
@@ -488,11 +522,14 @@ async def check_no_cycles(
         return
     for parent, child in new_edges:
         if parent == child:
-            await _raise_cycle(session, [parent, child])
+            await _raise_cycle(session, [str(parent), str(child)])
     edges = await _edges_above(session, workspace_id, {p for p, _ in new_edges})
-    graph: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
-    for parent, child in [*edges, *new_edges]:
-        graph[parent].add(child)
+    # Ids as text from here on: hashing 100k uuid.UUID objects is slower than the query.
+    graph: dict[str, set[str]] = defaultdict(set)
+    for parent, child in edges:
+        graph[tree.uuid_text(parent)].add(tree.uuid_text(child))
+    for parent, child in new_edges:
+        graph[str(parent)].add(str(child))
     cycle = _find_cycle(graph)
     if cycle:
         await _raise_cycle(session, cycle)
@@ -500,11 +537,14 @@ async def check_no_cycles(
 
 async def _edges_above(
     session: AsyncSession, workspace_id: uuid.UUID, parts: set[uuid.UUID]
-) -> list[tuple[uuid.UUID, uuid.UUID]]:
+) -> list[tuple[Any, Any]]:
     item, parent, bom = aliased(BomItem), aliased(BomItem), aliased(Bom)
     parent_part = func.coalesce(parent.child_part_id, bom.assembly_part_id)
     edge_source = (
-        select(parent_part.label("parent_part"), item.child_part_id.label("child_part"))
+        select(
+            type_coerce(parent_part, String).label("parent_part"),
+            type_coerce(item.child_part_id, String).label("child_part"),
+        )
         .join(bom, bom.id == item.bom_id)
         .outerjoin(parent, parent.id == item.parent_item_id)
         .where(bom.workspace_id == workspace_id)
@@ -527,14 +567,14 @@ async def _edges_above(
     return [(p, c) for p, c in (await session.execute(stmt)).all()]
 
 
-def _find_cycle(graph: dict[uuid.UUID, set[uuid.UUID]]) -> list[uuid.UUID] | None:
+def _find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     """A cycle in ``graph`` as a closed path [a, b, ..., a], or None (iterative DFS)."""
     WHITE, GREY, BLACK = 0, 1, 2
-    color: dict[uuid.UUID, int] = defaultdict(int)
+    color: dict[str, int] = defaultdict(int)
     for start in list(graph):
         if color[start] != WHITE:
             continue
-        stack: list[tuple[uuid.UUID, Any]] = [(start, iter(graph.get(start, ())))]
+        stack: list[tuple[str, Any]] = [(start, iter(graph.get(start, ())))]
         color[start] = GREY
         path = [start]
         while stack:
@@ -556,13 +596,14 @@ def _find_cycle(graph: dict[uuid.UUID, set[uuid.UUID]]) -> list[uuid.UUID] | Non
     return None
 
 
-async def _raise_cycle(session: AsyncSession, cycle: list[uuid.UUID]) -> None:
+async def _raise_cycle(session: AsyncSession, cycle: list[str]) -> None:
+    ids = [uuid.UUID(p) for p in cycle]
     numbers = dict(
         (
-            await session.execute(select(Part.id, Part.part_number).where(Part.id.in_(set(cycle))))
+            await session.execute(select(Part.id, Part.part_number).where(Part.id.in_(set(ids))))
         ).all()
     )
-    path = [numbers.get(p, str(p)) for p in cycle]
+    path = [numbers.get(p, str(p)) for p in ids]
     raise Unprocessable(
         f"A part cannot contain itself: {' → '.join(path)}.", code="BOM_CYCLE", path=path
     )
@@ -684,7 +725,7 @@ async def copy_lines(session: AsyncSession, *, source_id: uuid.UUID, target_id: 
         for i in sorted(items, key=lambda i: depth[i.id])
     ]
     for start in range(0, len(rows), BATCH):
-        await session.execute(insert(BomItem), rows[start : start + BATCH])
+        await session.execute(insert(table(BomItem)), rows[start : start + BATCH])
     alternates = (
         await session.scalars(
             select(BomItemAlternate)
@@ -695,7 +736,7 @@ async def copy_lines(session: AsyncSession, *, source_id: uuid.UUID, target_id: 
     if alternates:
         now = utcnow()
         await session.execute(
-            insert(BomItemAlternate),
+            insert(table(BomItemAlternate)),
             [
                 {
                     "id": new_id(),

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, cast, literal, or_, select
+from sqlalchemy import Integer, String, and_, cast, literal, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -28,10 +28,11 @@ MAX_DEPTH = 64
 class Line:
     """One BOM item with the child part's catalog columns it is shown with."""
 
-    id: uuid.UUID
-    parent_item_id: uuid.UUID | None
-    child_part_id: uuid.UUID
-    child_version_id: uuid.UUID | None
+    # Ids stay text on this hot path: 100k uuid.UUID objects cost more than the query.
+    id: str
+    parent_item_id: str | None
+    child_part_id: str
+    child_version_id: str | None
     qty: Decimal
     uom: str
     refdes: str | None
@@ -68,10 +69,10 @@ class Line:
 
 
 _LINE_COLUMNS = (
-    BomItem.id,
-    BomItem.parent_item_id,
-    BomItem.child_part_id,
-    BomItem.child_version_id,
+    type_coerce(BomItem.id, String),
+    type_coerce(BomItem.parent_item_id, String),
+    type_coerce(BomItem.child_part_id, String),
+    type_coerce(BomItem.child_version_id, String),
     BomItem.qty,
     BomItem.uom,
     BomItem.refdes,
@@ -100,7 +101,7 @@ class Structure:
     """A BOM's lines as a forest: ``roots`` in sort order, every line reachable from them."""
 
     roots: list[Line]
-    lines: dict[uuid.UUID, Line]
+    lines: dict[str, Line]
 
     def walk(self) -> Iterable[Line]:
         """Depth-first, parents before children, siblings in sort order."""
@@ -115,19 +116,29 @@ async def load_structure(
     session: AsyncSession, bom_id: uuid.UUID, *, with_alternates: bool = True
 ) -> Structure:
     """Every line of ``bom_id`` in two statements (lines, alternates), arranged as a tree."""
+    # Core execution on the session's connection: the same transaction, minus the ORM's
+    # per-row loading machinery (these rows are tuples, not entities).
+    connection = await session.connection()
     rows = (
-        await session.execute(
+        await connection.execute(
             select(*_LINE_COLUMNS)
             .join(Part, Part.id == BomItem.child_part_id)
             .where(BomItem.bom_id == bom_id)
         )
     ).all()
-    lines = {row[0]: Line(*row) for row in rows}
+    lines: dict[str, Line] = {}
+    for row in rows:
+        line = Line(*row)
+        line.id = uuid_text(row[0])
+        line.parent_item_id = uuid_text(row[1]) if row[1] is not None else None
+        line.child_part_id = uuid_text(row[2])
+        line.child_version_id = uuid_text(row[3]) if row[3] is not None else None
+        lines[line.id] = line
     if with_alternates and lines:
         alternates = (
             await session.execute(
                 select(
-                    BomItemAlternate.item_id,
+                    type_coerce(BomItemAlternate.item_id, String),
                     BomItemAlternate.part_id,
                     Part.part_number,
                     BomItemAlternate.approval,
@@ -140,7 +151,7 @@ async def load_structure(
             )
         ).all()
         for item_id, part_id, number, approval, rationale in alternates:
-            lines[item_id].alternates.append(
+            lines[uuid_text(item_id)].alternates.append(
                 {
                     "partId": str(part_id),
                     "partNumber": number,
@@ -151,22 +162,30 @@ async def load_structure(
     return arrange(lines)
 
 
-def arrange(lines: dict[uuid.UUID, Line]) -> Structure:
-    """Link children to parents, order siblings by (sortIndex, part number), set levels."""
+def uuid_text(value: Any) -> str:
+    """A UUID as canonical text, from the driver's value (SQLite: 32 hex digits; asyncpg: UUID)."""
+    if isinstance(value, str):
+        if len(value) == 32:
+            return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+        return value
+    return str(value)
+
+
+def arrange(lines: dict[str, Line]) -> Structure:
+    """Link children to parents, order siblings by (sortIndex, part number), set levels.
+
+    One global sort, then each line is appended to its parent in that order, so every group of
+    siblings comes out sorted without sorting each group.
+    """
     roots: list[Line] = []
-    for line in lines.values():
+    ordered = sorted(lines.values(), key=lambda x: (x.sort_index, x.part_number, x.id))
+    for line in ordered:
         parent = lines.get(line.parent_item_id) if line.parent_item_id else None
         (parent.children if parent else roots).append(line)
-
-    def order(group: list[Line]) -> None:
-        group.sort(key=lambda x: (x.sort_index, x.part_number, str(x.id)))
-
-    order(roots)
     stack = [(root, 1) for root in roots]
     while stack:
         line, level = stack.pop()
         line.level = level
-        order(line.children)
         stack.extend((child, level + 1) for child in line.children)
     return Structure(roots=roots, lines=lines)
 
@@ -180,10 +199,10 @@ def tree_json(structure: Structure) -> list[dict[str, Any]]:
 
     def node(line: Line) -> dict[str, Any]:
         return {
-            "id": str(line.id),
-            "parentItemId": str(line.parent_item_id) if line.parent_item_id else None,
-            "childPartId": str(line.child_part_id),
-            "childVersionId": str(line.child_version_id) if line.child_version_id else None,
+            "id": line.id,
+            "parentItemId": line.parent_item_id,
+            "childPartId": line.child_part_id,
+            "childVersionId": line.child_version_id,
             "partNumber": line.part_number,
             "name": line.name,
             "level": line.level,
@@ -237,14 +256,14 @@ def rollup(structure: Structure, *, base: str, rates: dict[str, Decimal]) -> Rol
                 cost = unit * extended
                 total += cost
         row = {
-            "item_id": line.id,
-            "part_number": line.part_number,
+            "itemId": line.id,
+            "partNumber": line.part_number,
             "level": line.level,
-            "qty": line.qty,
-            "extended_qty": extended,
-            "unit_cost": line.unit_cost,
+            "qty": float(line.qty),
+            "extendedQty": float(extended),
+            "unitCost": _number(line.unit_cost),
             "currency": line.currency,
-            "extended_cost": cost,
+            "extendedCost": _number(cost),
         }
         out.append(row)
         if not line.children and cost is None:
@@ -274,7 +293,7 @@ DIFF_FIELDS = ("qty", "uom", "refdes", "notes", "alternates", "effectivity")
 def _keyed(structure: Structure) -> dict[tuple[str, ...], Line]:
     """Lines keyed by the part-number path from the top; repeats get an occurrence suffix."""
     keyed: dict[tuple[str, ...], Line] = {}
-    paths: dict[uuid.UUID, tuple[str, ...]] = {}
+    paths: dict[str, tuple[str, ...]] = {}
     for line in structure.walk():
         parent_path = paths.get(line.parent_item_id, ()) if line.parent_item_id else ()
         key = (*parent_path, line.part_number)
@@ -287,15 +306,23 @@ def _keyed(structure: Structure) -> dict[tuple[str, ...], Line]:
     return keyed
 
 
-def _comparable(line: Line) -> dict[str, Any]:
-    return {
-        "qty": float(line.qty),
-        "uom": line.uom,
-        "refdes": line.refdes,
-        "notes": line.notes,
-        "alternates": sorted(f"{a['partNumber']}:{a['approval']}" for a in line.alternates),
-        "effectivity": line.effectivity(),
-    }
+def _comparable(line: Line) -> tuple[Any, ...]:
+    """The compared fields, in DIFF_FIELDS order, as a cheap tuple."""
+    return (
+        float(line.qty),
+        line.uom,
+        line.refdes,
+        line.notes,
+        sorted(f"{a['partNumber']}:{a['approval']}" for a in line.alternates),
+        (
+            line.date_from,
+            line.date_to,
+            line.serial_from,
+            line.serial_to,
+            line.lot_from,
+            line.lot_to,
+        ),
+    )
 
 
 def diff(left: Structure, right: Structure) -> dict[str, list[dict[str, Any]]]:
@@ -306,9 +333,18 @@ def diff(left: Structure, right: Structure) -> dict[str, list[dict[str, Any]]]:
     changed = []
     for path in a.keys() & b.keys():
         before, after = _comparable(a[path]), _comparable(b[path])
+        if before == after:
+            continue
         changes = {
-            f: {"from": before[f], "to": after[f]} for f in DIFF_FIELDS if before[f] != after[f]
+            name: {"from": old, "to": new}
+            for name, old, new in zip(DIFF_FIELDS, before, after, strict=True)
+            if old != new
         }
+        if "effectivity" in changes:
+            changes["effectivity"] = {
+                "from": a[path].effectivity(),
+                "to": b[path].effectivity(),
+            }
         if changes:
             changed.append(
                 {"path": list(path), "part_number": b[path].part_number, "changes": changes}

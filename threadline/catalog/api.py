@@ -31,6 +31,7 @@ from threadline.catalog.schemas import (
 from threadline.errors import Invalid, NotFound
 from threadline.imports import ImportReport, read_upload
 from threadline.pagination import PageParams, page_params, sorting
+from threadline.perf import bulk_request
 from threadline.schemas import Page
 
 router = APIRouter(prefix="/v1", tags=["parts"])
@@ -130,7 +131,11 @@ async def export_parts(body: PartExportRequest, ctx: Ctx) -> Response:
     return exports.parts_response(parts, body.format, f"{access.workspace.name}-parts")
 
 
-@router.post("/parts/import", response_model=ImportReport)
+@router.post(
+    "/parts/import",
+    response_model=ImportReport,
+    dependencies=[Depends(bulk_request, scope="function")],
+)
 async def import_parts(
     ctx: Ctx,
     file: UploadFile = File(...),

@@ -15,7 +15,7 @@ from threadline.auth.models import Role
 from threadline.auth.service import Access
 from threadline.catalog import settings as bom_settings
 from threadline.catalog.models import Domain, Lifecycle, Part, PartTag
-from threadline.db import new_id, utcnow
+from threadline.db import new_id, table, utcnow
 from threadline.imports import ImportReport, Problems, parse_bool, parse_decimal
 from threadline.tabular import read_table
 
@@ -62,10 +62,10 @@ def _parse_row(values: dict[str, str], number: int, problems: Problems) -> dict[
     if not name:
         bad("name", "name is required")
     out.update(part_number=pn, name=name[:300])
-    for column, enum, default in (("domain", Domain, Domain.other), ("lifecycle", Lifecycle, None)):
+    for column, enum in (("domain", Domain), ("lifecycle", Lifecycle)):
         text = values.get(column, "").strip().lower().replace(" ", "_")
         if not text:
-            out[column] = default
+            out[column] = None  # new parts take the default; existing parts keep theirs
         elif text in enum.__members__:
             out[column] = enum(text)
         else:
@@ -135,13 +135,26 @@ async def import_parts(
             problems.error(row.number, "part_number", f"{pn} already appears on row {seen[pn]}")
             continue
         seen[pn] = row.number
-        domain = fields["domain"]
-        template_problems = bom_settings.attribute_problems(settings, domain, fields["attributes"])
-        for message in template_problems:
-            problems.error(row.number, "attributes", f"{domain.value} template: {message}")
-        if not template_problems:
-            parsed.append((row.number, fields))
+        parsed.append((row.number, fields))
     existing = await _existing(session, access.workspace.id, [f["part_number"] for _, f in parsed])
+    # An update changes only the columns the file has, so a file of part_number,name renames
+    # parts without wiping their domain, cost or attributes.
+    present = set(table.columns)
+    checked: list[tuple[int, dict[str, Any]]] = []
+    for number, fields in parsed:
+        current = existing.get(fields["part_number"])
+        domain = fields["domain"] or (current.domain if current else Domain.other)
+        attributes = (
+            fields["attributes"]
+            if "attributes" in present or current is None
+            else current.attributes
+        )
+        template_problems = bom_settings.attribute_problems(settings, domain, attributes)
+        for message in template_problems:
+            problems.error(number, "attributes", f"{domain.value} template: {message}")
+        if not template_problems:
+            checked.append((number, fields))
+    parsed = checked
     is_manager = access.role.at_least(Role.manager)
     for number, fields in parsed:
         current = existing.get(fields["part_number"])
@@ -158,7 +171,7 @@ async def import_parts(
             rows=rows, valid=valid, dry_run=True, created=created, updated=len(parsed) - created
         )
     problems.refuse_if_any(rows, valid)
-    created, updated = await _apply(session, access, parsed, existing)
+    created, updated = await _apply(session, access, parsed, existing, present)
     audit.record(
         session,
         actor=access.user,
@@ -197,6 +210,7 @@ async def _apply(
     access: Access,
     parsed: list[tuple[int, dict[str, Any]]],
     existing: dict[str, Part],
+    present: set[str],
 ) -> tuple[int, int]:
     ws = access.workspace
     now = utcnow()
@@ -216,6 +230,7 @@ async def _apply(
                     "created_at": now,
                     "updated_at": now,
                     **{f: fields[f] for f in _FIELDS},
+                    "domain": fields["domain"] or Domain.other,
                 }
             )
             new_tags += [
@@ -225,7 +240,8 @@ async def _apply(
             ]  # fmt: skip
             continue
         for f in _FIELDS:
-            setattr(current, f, fields[f])
+            if f in present and (f != "domain" or fields[f] is not None):
+                setattr(current, f, fields[f])
         if fields["lifecycle"] is not None:
             current.lifecycle = fields["lifecycle"]
         if fields["tags"]:
@@ -236,7 +252,7 @@ async def _apply(
         current.updated_at = now
         updated += 1
     for start in range(0, len(new_parts), CHUNK):
-        await session.execute(insert(Part), new_parts[start : start + CHUNK])
+        await session.execute(insert(table(Part)), new_parts[start : start + CHUNK])
     for start in range(0, len(new_tags), CHUNK):
-        await session.execute(insert(PartTag), new_tags[start : start + CHUNK])
+        await session.execute(insert(table(PartTag)), new_tags[start : start + CHUNK])
     return len(new_parts), updated

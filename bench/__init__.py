@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print JSON (``python -m bench.<name> --json``); never run as tests."""

@@ -1,0 +1,310 @@
+"""BOM import: the real KiCad/Excel BOMs in shared/data/real-boms exactly as users hand them
+over, and synthetic files for the reference's columns, errors and modes."""
+
+import csv
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.boms.factories import (
+    get_tree,
+    import_file,
+    line,
+    make_bom,
+    make_part,
+    make_parts,
+    new_id,
+    shape,
+    walk,
+    write_items,
+)
+from tests.conftest import assert_problem
+
+REAL_BOMS = Path(__file__).resolve().parents[3] / "shared" / "data" / "real-boms"
+
+
+def real_file(name: str) -> Path:
+    path = REAL_BOMS / name
+    if not path.exists():
+        pytest.skip(f"{path} is not available")
+    return path
+
+
+@pytest.fixture
+async def alice(make_actor):
+    return await make_actor("alice", workspace="acme", role="engineer")
+
+
+@pytest.fixture
+async def empty_bom(alice):
+    top = await make_part(alice.client, "TOP-1")
+    return await make_bom(alice.client, top["id"])
+
+
+def _is_dnp(cells: list[str]) -> bool:
+    return any(cell.strip().upper() == "DNP" for cell in cells)
+
+
+def _one_row_per_designator(path: Path) -> tuple[int, int, int]:
+    """(data rows, placements without DNP, distinct parts by MPN or else value) of a legacy
+    ``ref;value;Field1(manufacturer);Field2(MPN);...`` export."""
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = [r for r in list(csv.reader(f, delimiter=";"))[1:] if any(r)]
+    fitted = [r for r in rows if not _is_dnp(r)]
+    parts = {(r[3].strip() if len(r) > 3 else "") or r[1].strip() for r in fitted}
+    return len(rows), len(fitted), len(parts)
+
+
+def _kicad_plugin_counts(path: Path) -> tuple[int, int, int]:
+    """(data rows, placements without DNP, distinct parts) of hackrf-one.bom.csv: header on line
+    15, values shifted one column right (Qty is column 4, Part Number column 10)."""
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = [r for r in list(csv.reader(f))[15:] if any(r)]
+    fitted = [r for r in rows if not _is_dnp(r)]
+    parts = {r[9].strip() or (r[1].strip(), r[2].strip()) for r in fitted}
+    return len(rows), sum(int(r[3]) for r in fitted), len(parts)
+
+
+# (file, data rows, lines after merging and dropping DNP, total quantity)
+REAL = [
+    # 167 lines, 417 placements of which 109 (75 lines) are DNP; 92 fitted rows name 71 parts
+    ("hackrf/hackrf-one.bom.csv", 167, 71, 308),
+    # grouped by value: 65 lines, 300 refs, Qty equals the ref count
+    ("hackrf/hackrf-one-bom_2016_grouped.csv", 65, 65, 300),
+    # one row per designator: 414 rows, 114 DNP; the 300 fitted ones are the 65 parts above
+    ("hackrf/hackrf-one-bom_2014_semicolon.csv", 414, 65, 300),
+    ("hackrf/hackrf-one-bom.tsv", 65, 65, 300),
+    # ragged one-row-per-designator: 367 rows, 90 marked DNP (in Value, Field1 or Field4)
+    ("hackrf/jawbreaker-bom.csv", 367, 60, 277),
+    ("bitaxe/bitaxeUltra BOM.csv", 39, 39, 85),
+    ("bitaxe/bitaxeSupra BOM.csv", 41, 41, 88),
+    # first sheet: 46 lines; the second sheet is an order list and is ignored
+    ("bitaxe/bitaxeUltra BOM.xlsx", 46, 46, 87),
+]
+
+
+@pytest.mark.parametrize(("name", "rows", "lines", "total"), REAL, ids=[r[0] for r in REAL])
+async def test_real_boms_import_without_errors(alice, empty_bom, name, rows, lines, total):
+    path = real_file(name)
+    content = path.read_bytes()
+    bom_id = empty_bom["id"]
+
+    dry = await import_file(alice.client, bom_id, path.name, content, dry_run=True)
+    assert dry.status_code == 200, dry.text
+    report = dry.json()
+    assert report["errors"] == []
+    assert (report["rows"], report["valid"], report["dryRun"]) == (rows, rows, True)
+    assert report["created"] == lines
+    assert (await get_tree(alice.client, bom_id))["lineCount"] == 0  # a dry run writes nothing
+
+    applied = await import_file(alice.client, bom_id, path.name, content)
+    assert applied.status_code == 200, applied.text
+    assert applied.json()["errors"] == []
+    assert applied.json()["dryRun"] is False
+    tree = await get_tree(alice.client, bom_id)
+    assert tree["lineCount"] == lines
+    assert sum(Decimal(str(n["qty"])) for n in walk(tree["items"])) == total
+    assert all(n["level"] == 1 and n["qty"] > 0 for n in tree["items"])
+    assert not {"DNP", "DNF"} & {n["partNumber"].upper() for n in tree["items"]}
+
+
+def test_expected_numbers_follow_from_the_files():
+    """The table above is derived from the files, not from the importer."""
+    assert _kicad_plugin_counts(real_file("hackrf/hackrf-one.bom.csv")) == (167, 308, 71)
+    semicolon = real_file("hackrf/hackrf-one-bom_2014_semicolon.csv")
+    assert _one_row_per_designator(semicolon) == (414, 300, 65)
+    assert _one_row_per_designator(real_file("hackrf/jawbreaker-bom.csv")) == (367, 277, 60)
+    with real_file("bitaxe/bitaxeSupra BOM.csv").open(encoding="utf-8", newline="") as f:
+        supra = list(csv.DictReader(f))
+    assert (len(supra), sum(int(r["Qty"]) for r in supra)) == (41, 88)
+
+
+async def test_real_refdes_survive_the_merge(alice, empty_bom):
+    content = real_file("hackrf/hackrf-one-bom_2014_semicolon.csv").read_bytes()
+    response = await import_file(alice.client, empty_bom["id"], "bom.csv", content)
+    assert response.status_code == 200, response.text
+    tree = await get_tree(alice.client, empty_bom["id"])
+    refdes = [r for n in tree["items"] for r in n["refdes"].split(", ")]
+    assert len(refdes) == len(set(refdes)) == 300
+    assert "C68" not in refdes  # DNP
+    assert "REFDES_QTY_MISMATCH" not in {w["code"] for w in tree["warnings"]}
+
+
+async def test_opendocument_is_refused_clearly(alice, empty_bom):
+    content = real_file("hackrf/jellybean_BOM.ods").read_bytes()
+    for dry_run in (True, False):
+        response = await import_file(
+            alice.client, empty_bom["id"], "jellybean_BOM.ods", content, dry_run=dry_run
+        )
+        body = assert_problem(response, 415, "UNSUPPORTED_FORMAT")
+        assert "XLSX or CSV" in body["detail"]
+
+
+# --- synthetic files --------------------------------------------------------------------------
+
+
+async def test_reference_columns_aliases_and_case(alice, empty_bom):
+    c = alice.client
+    await make_part(c, "KNOWN-1", domain="mechanical")
+    content = (
+        b"PN,Quantity,Unit_Of_Measure,Designators,Comment\r\n"
+        b"KNOWN-1,2,pcs,,existing part\r\n"
+        b"NEW-1,3,,R1 R2 R3,\r\n"
+    )
+    response = await import_file(c, empty_bom["id"], "bom.csv", content)
+    assert response.status_code == 200, response.text
+    assert response.json()["partsCreated"] == 1
+    tree = await get_tree(c, empty_bom["id"])
+    rows = {n["partNumber"]: n for n in tree["items"]}
+    assert (rows["KNOWN-1"]["qty"], rows["KNOWN-1"]["uom"]) == (2, "pcs")
+    assert rows["KNOWN-1"]["notes"] == "existing part"
+    assert (rows["NEW-1"]["qty"], rows["NEW-1"]["uom"]) == (3, "each")
+    assert rows["NEW-1"]["refdes"] == "R1, R2, R3"
+    new_part = (await c.get(f"/v1/parts/{rows['NEW-1']['childPartId']}")).json()
+    assert new_part["domain"] == "other"
+    known = (await c.get(f"/v1/parts/{rows['KNOWN-1']['childPartId']}")).json()
+    assert known["domain"] == "mechanical"
+
+    canonical = b"CHILD_PART_NUMBER;QTY;UOM;REFDES;NOTES\nKNOWN-1;1;each;;\n"
+    second = await make_bom(c, (await make_part(c, "TOP-2"))["id"])
+    response = await import_file(c, second["id"], "bom.csv", canonical)
+    assert response.status_code == 200, response.text
+    assert shape((await get_tree(c, second["id"]))["items"]) == [("KNOWN-1", 1, "each", [])]
+
+
+async def test_refdes_ranges_count_as_quantity(alice, empty_bom):
+    content = b'part_number,refdes\nRES-10K,R1-R4\nCAP-1U,"C1, C3-C5"\n'
+    response = await import_file(alice.client, empty_bom["id"], "bom.csv", content)
+    assert response.status_code == 200, response.text
+    rows = {n["partNumber"]: n for n in (await get_tree(alice.client, empty_bom["id"]))["items"]}
+    assert (rows["RES-10K"]["qty"], rows["RES-10K"]["refdes"]) == (4, "R1, R2, R3, R4")
+    assert (rows["CAP-1U"]["qty"], rows["CAP-1U"]["refdes"]) == (4, "C1, C3, C4, C5")
+
+
+async def test_bad_rows_are_named_and_refused_atomically(alice, empty_bom):
+    c = alice.client
+    content = b"pn,qty\nGOOD-1,1\nZERO-1,0\nNEG-1,-2\n,1\nWORD-1,many\n"
+    dry = await import_file(c, empty_bom["id"], "bom.csv", content, dry_run=True)
+    assert dry.status_code == 200, dry.text
+    report = dry.json()
+    assert (report["rows"], report["valid"]) == (5, 1)
+    located = [(e["row"], e["column"]) for e in report["errors"]]
+    assert located == [(3, "qty"), (4, "qty"), (5, "child_part_number"), (6, "qty")]
+    assert all(e["message"] for e in report["errors"])
+
+    applied = await import_file(c, empty_bom["id"], "bom.csv", content)
+    body = assert_problem(applied, 422, "IMPORT_INVALID")
+    assert "row 3" in body["detail"]
+    assert [(e["row"], e["column"]) for e in body["errors"]] == located
+    assert (await get_tree(c, empty_bom["id"]))["lineCount"] == 0
+    listed = (await c.get("/v1/parts", params={"workspace": "acme", "q": "GOOD"})).json()
+    assert listed["total"] == 0  # no part was created either
+
+
+async def test_file_without_usable_columns_is_refused(alice, empty_bom):
+    response = await import_file(alice.client, empty_bom["id"], "x.csv", b"colour,size\nred,3\n")
+    assert_problem(response, 400, "HEADER_NOT_FOUND")
+    response = await import_file(alice.client, empty_bom["id"], "x.csv", b"")
+    assert_problem(response, 400)
+
+
+async def test_level_column_rebuilds_nesting_from_an_export(alice, make_actor):
+    c = alice.client
+    parts = await make_parts(c, "TOP-1", "SUB-1", "SUB-2", "BOLT-1", "NUT-1", "ALT-1")
+    rev_a = await make_bom(c, parts["TOP-1"]["id"], revision="A")
+    sub1, sub2, bolt = new_id(), new_id(), new_id()
+    await write_items(
+        c,
+        rev_a["id"],
+        [
+            line(parts["SUB-1"], 2, id=sub1),
+            line(parts["BOLT-1"], 4, id=bolt, parentItemId=sub1, refdes="B1, B2, B3, B4"),
+            line(parts["SUB-2"], 1, id=sub2, parentItemId=sub1, notes="inner"),
+            line(parts["NUT-1"], 3, parentItemId=sub2, uom="pcs"),
+            line(parts["BOLT-1"], 1, sortIndex=5),
+        ],
+    )
+    alternates = {"alternates": [{"partId": parts["ALT-1"]["id"]}]}
+    await c.post(f"/v1/boms/{rev_a['id']}/items/{bolt}/alternates", json=alternates)
+    exported = (await c.get(f"/v1/boms/{rev_a['id']}/export.csv")).content
+
+    rev_b = await make_bom(c, parts["TOP-1"]["id"], revision="B")
+    response = await import_file(c, rev_b["id"], "TOP-1.csv", exported)
+    assert response.status_code == 200, response.text
+    assert response.json()["partsCreated"] == 0
+    before, after = await get_tree(c, rev_a["id"]), await get_tree(c, rev_b["id"])
+    assert shape(after["items"]) == shape(before["items"])
+
+    def details(tree):
+        return [
+            (
+                n["level"],
+                n["partNumber"],
+                n["refdes"],
+                n["notes"],
+                [a["partNumber"] for a in n["alternates"]],
+            )
+            for n in walk(tree["items"])
+        ]
+
+    assert details(after) == details(before)
+    diff = (await c.get(f"/v1/boms/{rev_a['id']}/diff", params={"rightRev": "B"})).json()
+    assert (diff["added"], diff["removed"]) == ([], [])
+
+    bad = b"level,pn,qty\n1,SUB-1,1\n3,BOLT-1,1\n"
+    rev_c = await make_bom(c, parts["TOP-1"]["id"], revision="C")
+    report = (await import_file(c, rev_c["id"], "b.csv", bad, dry_run=True)).json()
+    assert [(e["row"], e["column"]) for e in report["errors"]] == [(3, "level")]
+
+
+async def test_alternates_column_creates_pending_alternates(alice, empty_bom):
+    content = b"pn,qty,alternates\nRES-1,2,RES-1A|RES-1B\nRES-2,1,\n"
+    response = await import_file(alice.client, empty_bom["id"], "bom.csv", content)
+    assert response.status_code == 200, response.text
+    assert response.json()["partsCreated"] == 4
+    rows = {n["partNumber"]: n for n in (await get_tree(alice.client, empty_bom["id"]))["items"]}
+    alternates = [(a["partNumber"], a["approval"]) for a in rows["RES-1"]["alternates"]]
+    assert alternates == [("RES-1A", "pending"), ("RES-1B", "pending")]
+    assert rows["RES-2"]["alternates"] == []
+
+
+async def test_replace_and_append_modes(alice, empty_bom):
+    c = alice.client
+    bom_id = empty_bom["id"]
+    first = b"pn,qty\nA-1,1\nB-1,2\n"
+    second = b"pn,qty\nC-1,3\n"
+    assert (await import_file(c, bom_id, "1.csv", first)).status_code == 200
+    assert (await import_file(c, bom_id, "2.csv", second, mode="append")).status_code == 200
+    assert sorted(shape((await get_tree(c, bom_id))["items"])) == [
+        ("A-1", 1, "each", []),
+        ("B-1", 2, "each", []),
+        ("C-1", 3, "each", []),
+    ]
+    assert (await import_file(c, bom_id, "2.csv", second, mode="replace")).status_code == 200
+    assert shape((await get_tree(c, bom_id))["items"]) == [("C-1", 3, "each", [])]
+    assert (await import_file(c, bom_id, "1.csv", first)).status_code == 200  # default: replace
+    assert [n["partNumber"] for n in (await get_tree(c, bom_id))["items"]] == ["A-1", "B-1"]
+    response = await import_file(c, bom_id, "1.csv", first, mode="merge")
+    assert_problem(response, 422)
+
+
+async def test_import_respects_status_and_role(alice, make_actor, empty_bom):
+    vera = await make_actor("vera", workspace="acme", role="viewer")
+    mia = await make_actor("mia", workspace="acme", role="manager")
+    stranger = await make_actor("mallory", workspace="other", role="owner")
+    content = b"pn,qty\nA-1,1\n"
+    bom_id = empty_bom["id"]
+    assert_problem(await import_file(vera.client, bom_id, "b.csv", content), 403)
+    assert_problem(
+        await import_file(stranger.client, bom_id, "b.csv", content), 404, "BOM_NOT_FOUND"
+    )
+    assert (await import_file(alice.client, bom_id, "b.csv", content)).status_code == 200
+    await alice.client.post(f"/v1/boms/{bom_id}/submit")
+    response = await import_file(alice.client, bom_id, "b.csv", content, mode="append")
+    assert_problem(response, 409, "BOM_NOT_EDITABLE")
+    await mia.client.post(f"/v1/boms/{bom_id}/approve")
+    for dry_run in (True, False):
+        response = await import_file(alice.client, bom_id, "b.csv", content, dry_run=dry_run)
+        assert_problem(response, 409, "BOM_FROZEN")
+    assert (await get_tree(alice.client, bom_id))["lineCount"] == 1
