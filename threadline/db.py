@@ -108,6 +108,10 @@ sqlite_write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar(
 )
 
 
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     """WAL, foreign keys, a busy timeout, and transactions that SQLAlchemy controls itself.
 
@@ -118,6 +122,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
+        # SQLite's own lower() folds ASCII only; search must find "ÉCROU" from "écrou".
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
         cursor = dbapi_connection.cursor()
         for pragma in (
             "journal_mode=WAL",

@@ -462,3 +462,24 @@ async def test_compliance_and_refdes_warnings_appear_in_the_tree(alice):
     assert all(w["itemId"] == by_number[w["partNumber"]] and w["message"] for w in tree["warnings"])
     mismatch = next(w for w in tree["warnings"] if w["code"] == "REFDES_QTY_MISMATCH")
     assert "4" in mismatch["message"] and "3" in mismatch["message"]
+
+
+async def test_child_version_must_belong_to_the_line_part(alice):
+    c = alice.client
+    parts, bom = await _bom(c, "BOLT-1", "NUT-1")
+    versions = {}
+    for number in ("BOLT-1", "NUT-1"):
+        r = await c.post(f"/v1/parts/{parts[number]['id']}/versions", json={"revision": "2"})
+        assert r.status_code == 201, r.text
+        versions[number] = r.json()["id"]
+    bolt = new_id()
+    await write_items(
+        c, bom["id"], [line(parts["BOLT-1"], 1, id=bolt, childVersionId=versions["BOLT-1"])]
+    )
+    assert (await get_tree(c, bom["id"]))["items"][0]["childVersionId"] == versions["BOLT-1"]
+    wrong = line(parts["BOLT-1"], 1, childVersionId=versions["NUT-1"])
+    assert_problem(await post_items(c, bom["id"], [wrong]), 404, "VERSION_NOT_FOUND")
+    # an update that names only the version is checked against the line's part too
+    response = await post_items(c, bom["id"], [{"id": bolt, "childVersionId": versions["NUT-1"]}])
+    assert_problem(response, 404, "VERSION_NOT_FOUND")
+    assert (await get_tree(c, bom["id"]))["items"][0]["childVersionId"] == versions["BOLT-1"]

@@ -82,7 +82,7 @@ def _identify(values: dict[str, str]) -> tuple[str, bool]:
 
 
 def _marked_dnp(row: Any) -> bool:
-    """ "DNP"/"DNF" written in any cell: legacy KiCad exports put it in whichever FieldN (or the
+    """A DNP or DNF marker in any cell: legacy KiCad exports put it in whichever FieldN (or the
     Value) the designer chose, e.g. jawbreaker-bom.csv and hackrf-one-bom_2014_semicolon.csv."""
     cells = (*row.values.values(), *row.extra.values())
     return any(cell.strip().upper() in _DNP_MARKS for cell in cells)

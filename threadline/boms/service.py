@@ -376,11 +376,12 @@ async def _check_parts(
     missing = wanted - found
     if missing:
         raise NotFound(f"Part {next(iter(missing))} not found.", code="PART_NOT_FOUND")
-    versions = {
-        (c.values.get("child_part_id"), c.values["child_version_id"])
-        for c in changes
-        if c.values.get("child_version_id")
-    }
+    # An update may name only the version: check it against the line's (possibly new) part.
+    versions: set[tuple[uuid.UUID | None, uuid.UUID]] = set()
+    for c in changes:
+        if version := c.values.get("child_version_id"):
+            part = c.values.get("child_part_id") or (part_of.get(c.id) if c.id else None)
+            versions.add((part, version))
     if versions:
         pairs = set(
             (
@@ -460,16 +461,16 @@ async def _write(
         depth = _depths(parents)
         creates.sort(key=lambda c: depth[c["id"]])
         now = utcnow()
+        # Every row of one INSERT needs the same keys. Columns no row sets are left out
+        # altogether (they default to NULL) — fewer parameters to bind on 100k-line imports.
+        present = set().union(*creates)
+        optional = ("refdes", "notes", "child_version_id", "parent_item_id", *_EFFECTIVITY_FIELDS)
         defaults: dict[str, Any] = {
             "created_at": now,
             "updated_at": now,
-            "refdes": None,
-            "notes": None,
             "sort_index": 0,
             "attributes": {},
-            "child_version_id": None,
-            "parent_item_id": None,
-            **dict.fromkeys(_EFFECTIVITY_FIELDS),
+            **{key: None for key in optional if key in present},
         }
         rows = [{**defaults, **c} for c in creates]
         for start in range(0, len(rows), BATCH):

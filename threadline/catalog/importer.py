@@ -119,14 +119,14 @@ async def import_parts(
 ) -> ImportReport:
     """Check every row; on apply, create new parts and update existing ones (matched by part
     number) in this transaction, or refuse the whole file when any row has an error."""
-    table = read_table(data, aliases=ALIASES, required=["part_number", "name"])
+    sheet = read_table(data, aliases=ALIASES, required=["part_number", "name"])
     problems = Problems()
-    for note in table.notes:
-        problems.warn(table.header_row, None, note)
+    for note in sheet.notes:
+        problems.warn(sheet.header_row, None, note)
     settings = await bom_settings.load(session, access.workspace)
     parsed: list[tuple[int, dict[str, Any]]] = []
     seen: dict[str, int] = {}
-    for row in table.rows:
+    for row in sheet.rows:
         fields = _parse_row(row.values, row.number, problems)
         if fields is None:
             continue
@@ -139,7 +139,7 @@ async def import_parts(
     existing = await _existing(session, access.workspace.id, [f["part_number"] for _, f in parsed])
     # An update changes only the columns the file has, so a file of part_number,name renames
     # parts without wiping their domain, cost or attributes.
-    present = set(table.columns)
+    present = set(sheet.columns)
     checked: list[tuple[int, dict[str, Any]]] = []
     for number, fields in parsed:
         current = existing.get(fields["part_number"])
@@ -162,9 +162,9 @@ async def import_parts(
         before = current.lifecycle if current else Lifecycle.prototype
         if wanted is not None and wanted != before and not is_manager:
             problems.error(number, "lifecycle", "changing lifecycle needs the manager role")
-    rows = len(table.rows)
+    rows = len(sheet.rows)
     failed_rows = {p.row for p in problems.errors}
-    valid = sum(1 for r in table.rows if r.number not in failed_rows)
+    valid = sum(1 for r in sheet.rows if r.number not in failed_rows)
     if dry_run:
         created = sum(1 for _, f in parsed if f["part_number"] not in existing)
         return problems.report(

@@ -146,7 +146,8 @@ class BomSettingsModel(BaseModel):
     numbering_rules: dict[str, Any] = {}
     domain_templates: dict[str, Any] = {}
     currency: Currency = "USD"
-    exchange_rates: dict[str, Annotated[Decimal, Field(gt=0, le=Decimal("1e9"))]] = {}
+    # units of the workspace currency per unit of the keyed currency: {"EUR": 1.08}
+    exchange_rates: dict[Currency, Annotated[Number, Field(gt=0, le=Decimal("1e9"))]] = {}
 
 
 class PartExportRequest(ApiModel):

@@ -414,6 +414,6 @@ async def parts_for_export(
 ) -> Sequence[Part]:
     """The selected parts (all of the workspace's when none are selected), by part number."""
     stmt = select(Part).where(Part.workspace_id == workspace_id)
-    if part_ids:
+    if part_ids is not None:
         stmt = stmt.where(Part.id.in_(set(part_ids)))
     return (await session.scalars(stmt.order_by(Part.part_number))).all()

@@ -102,9 +102,9 @@ def attribute_problems(
     settings: BomSettingsModel, domain: Domain, attributes: dict[str, Any]
 ) -> list[str]:
     """What the domain template says is wrong with ``attributes`` (empty when fine)."""
-    schema = settings.domain_templates.get(domain.value)
-    if not schema:
+    if domain.value not in settings.domain_templates:
         return []
+    schema = settings.domain_templates[domain.value]
     validator = Draft202012Validator(schema)
     problems = []
     for error in sorted(validator.iter_errors(attributes), key=lambda e: list(e.path)):
