@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
@@ -15,8 +16,11 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _cell(value: Any) -> Any:
+    """Cells as a person writes them: 2 not 2.000000, 0.25 not 0.250000, blank for None."""
     if value is None:
         return ""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value.normalize())
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value

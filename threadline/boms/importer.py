@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.auth.service import Access
-from threadline.boms import service
+from threadline.boms import effectivity, service
 from threadline.boms.models import AlternateApproval, Bom, BomItem, BomItemAlternate
 from threadline.catalog.models import Domain, Lifecycle, Part
 from threadline.db import new_id, table, utcnow
@@ -49,6 +50,13 @@ ALIASES: dict[str, list[str]] = {
     "dnp": ["dnp", "do not populate", "field5"],
     "level": ["level"],
     "alternates": ["alternates", "alternate", "alternate_part_numbers"],
+    # effectivity, as the hierarchical export writes it (camelCase matches too)
+    "date_from": ["date_from", "effective_from"],
+    "date_to": ["date_to", "effective_to"],
+    "serial_from": ["serial_from"],
+    "serial_to": ["serial_to"],
+    "lot_from": ["lot_from"],
+    "lot_to": ["lot_to"],
 }  # fmt: skip
 CHUNK = 1000
 _DNP = {"dnp", "yes", "y", "x", "1", "true", "do not populate", "dnf", "nc"}
@@ -58,6 +66,7 @@ _DNP_MARKS = {"DNP", "DNF", "DO NOT POPULATE"}
 @dataclass
 class PendingLine:
     key: tuple[Any, ...]
+    effectivity: dict[str, Any]
     id: uuid.UUID
     parent: uuid.UUID | None
     part_number: str
@@ -86,6 +95,35 @@ def _marked_dnp(row: Any) -> bool:
     Value) the designer chose, e.g. jawbreaker-bom.csv and hackrf-one-bom_2014_semicolon.csv."""
     cells = (*row.values.values(), *row.extra.values())
     return any(cell.strip().upper() in _DNP_MARKS for cell in cells)
+
+
+_EFFECTIVITY = ("date_from", "date_to", "serial_from", "serial_to", "lot_from", "lot_to")
+
+
+def _effectivity(values: dict[str, str], number: int, problems: Problems) -> dict[str, Any] | None:
+    """The row's effectivity columns parsed, or None after recording why they cannot be."""
+    out: dict[str, Any] = {}
+    for column in _EFFECTIVITY:
+        text = values.get(column, "").strip()
+        if not text:
+            out[column] = None
+            continue
+        try:
+            if column.startswith("date"):
+                out[column] = date.fromisoformat(text[:10])
+            elif column.startswith("serial"):
+                out[column] = int(parse_decimal(text, what="serial number"))
+                if not 0 <= out[column] <= 2**62:
+                    raise ValueError(f"{text!r} is out of range")
+            else:
+                out[column] = text[:64]
+        except ValueError as exc:
+            problems.error(number, column, str(exc))
+            return None
+    for message in effectivity.contradictions(out):
+        problems.error(number, "effectivity", message)
+        return None
+    return out
 
 
 def _parse(table_rows: Any, problems: Problems) -> list[PendingLine]:
@@ -143,11 +181,15 @@ def _parse(table_rows: Any, problems: Problems) -> list[PendingLine]:
                 continue
         parent = stack[level - 2] if level > 1 else None
         uom = values.get("uom", "").strip()[:32] or "each"
-        key = (parent, pn, uom)
+        eff = _effectivity(values, number, problems)
+        if eff is None:
+            continue
+        key = (parent, pn, uom, tuple(eff.values()))
         line = lines.get(key)
         if line is None or level_text:
             line = PendingLine(
-                key=key, id=new_id(), parent=parent, part_number=pn, qty=Decimal(0), uom=uom,
+                key=key, effectivity=eff, id=new_id(), parent=parent, part_number=pn,
+                qty=Decimal(0), uom=uom,
                 refdes=[], notes=[], alternates=[], first_row=number,
             )  # fmt: skip
             lines[(*key, line.id) if level_text else key] = line
@@ -198,32 +240,38 @@ async def import_bom(
     """Check every row; on apply, write the lines (creating missing parts, domain ``other``) in
     this transaction, or refuse the whole file when any row has an error."""
     service.ensure_editable(bom)
-    table = read_table(data, aliases=ALIASES, required=[])
-    has_identity = {"child_part_number", "manufacturer_part_number", "value"} & set(table.columns)
-    if not has_identity or not {"qty", "refdes"} & set(table.columns):
+    sheet = read_table(data, aliases=ALIASES, required=[])
+    has_identity = {"child_part_number", "manufacturer_part_number", "value"} & set(sheet.columns)
+    if not has_identity or not {"qty", "refdes"} & set(sheet.columns):
         raise Invalid(
             "The file needs a part-number column (child_part_number, part_number, pn, MPN or "
             "Value) and a qty or reference-designator column; found: "
-            + ", ".join(table.columns + table.unmapped),
+            + ", ".join(sheet.columns + sheet.unmapped),
             code="HEADER_NOT_FOUND",
         )
     problems = Problems()
-    for note in table.notes:
-        problems.warn(table.header_row, None, note)
-    lines = _parse(table.rows, problems)
+    for note in sheet.notes:
+        problems.warn(sheet.header_row, None, note)
+    lines = _parse(sheet.rows, problems)
     numbers = {line.part_number for line in lines} | {a for line in lines for a in line.alternates}
     known = await _parts_by_number(session, access.workspace.id, numbers)
     missing = numbers - known.keys()
-    rows = len(table.rows)
+    rows = len(sheet.rows)
     failed = {p.row for p in problems.errors}
-    valid = sum(1 for r in table.rows if r.number not in failed)
+    valid = sum(1 for r in sheet.rows if r.number not in failed)
     counts = {"created": len(lines), "parts_created": len(missing)}
     if dry_run:
         return problems.report(rows=rows, valid=valid, dry_run=True, **counts)
     problems.refuse_if_any(rows, valid)
     known.update(await _create_parts(session, access, lines, missing))
+    first_index = 0
     if replace:
         await session.execute(delete(BomItem).where(BomItem.bom_id == bom.id))
+    else:  # appended lines come after the existing ones
+        last = await session.scalar(
+            select(func.max(BomItem.sort_index)).where(BomItem.bom_id == bom.id)
+        )
+        first_index = 0 if last is None else last + 1
     # Values were validated row by row above; hand the service plain changes, not 100k models.
     items = [
         service.ItemChange(
@@ -236,7 +284,8 @@ async def import_bom(
                 "uom": line.uom,
                 "refdes": ", ".join(line.refdes) or None,
                 "notes": "; ".join(line.notes) or None,
-                "sort_index": index,
+                "sort_index": first_index + index,
+                **{k: v for k, v in line.effectivity.items() if v is not None},
             },
         )
         for index, line in enumerate(lines)

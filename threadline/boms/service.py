@@ -213,6 +213,8 @@ def _item_values(row: BomItemIn) -> dict[str, Any]:
             values[name] = getattr(row, name)
     if "parent_item_id" in given and row.parent_item_id is None:
         values["parent_item_id"] = None
+    if "child_part_id" in values and "child_version_id" not in given:
+        values["child_version_id"] = None  # a version of the old part no longer applies
     if row.effectivity is not None:
         values.update(row.effectivity.model_dump(include=set(_EFFECTIVITY_FIELDS)))
     if values.get("attributes") is None and "attributes" in values:
@@ -360,8 +362,8 @@ async def _check_parts(
 ) -> None:
     """Every referenced part (and version) exists in this workspace."""
     wanted = {p for i, p in part_of.items() if i not in removed}
-    found = (
-        set(
+    if len(wanted) <= BATCH:
+        found = set(
             (
                 await session.scalars(
                     select(Part.id).where(
@@ -370,9 +372,16 @@ async def _check_parts(
                 )
             ).all()
         )
-        if len(wanted) <= BATCH
-        else await _parts_in_chunks(session, access.workspace.id, wanted)
-    )
+    else:
+        # A big batch names most of the catalog: one scan of the workspace's part ids beats
+        # a hundred IN-lists.
+        found = set(
+            (
+                await session.scalars(
+                    select(Part.id).where(Part.workspace_id == access.workspace.id)
+                )
+            ).all()
+        )
     missing = wanted - found
     if missing:
         raise NotFound(f"Part {next(iter(missing))} not found.", code="PART_NOT_FOUND")
@@ -398,24 +407,6 @@ async def _check_parts(
                     f"Version {version_id} is not a version of part {part_id}.",
                     code="VERSION_NOT_FOUND",
                 )
-
-
-async def _parts_in_chunks(
-    session: AsyncSession, workspace_id: uuid.UUID, wanted: set[uuid.UUID]
-) -> set[uuid.UUID]:
-    ids = list(wanted)
-    found: set[uuid.UUID] = set()
-    for start in range(0, len(ids), BATCH):
-        found.update(
-            (
-                await session.scalars(
-                    select(Part.id).where(
-                        Part.workspace_id == workspace_id, Part.id.in_(ids[start : start + BATCH])
-                    )
-                )
-            ).all()
-        )
-    return found
 
 
 def _check_parents(
@@ -655,12 +646,25 @@ async def set_alternates(
                 "leave approval empty to propose it.",
                 code="INSUFFICIENT_ROLE",
             )
+        if existing and existing.approval != AlternateApproval.pending and not is_manager:
+            if changed or (alt.rationale or None) != (existing.rationale or None):
+                raise Forbidden(
+                    f"The alternate {parts[alt.part_id].part_number} was decided by a manager; "
+                    "only a manager can change it.",
+                    code="INSUFFICIENT_ROLE",
+                )
         row = existing or BomItemAlternate(item_id=line.id, part_id=alt.part_id)
         row.approval = approval
         row.rationale = alt.rationale
         if changed and approval != AlternateApproval.pending:
             row.decided_by_id = access.user.id
         result.append(row)
+    dropped = [a for a in current.values() if a.part_id not in seen]
+    if not is_manager and any(a.approval != AlternateApproval.pending for a in dropped):
+        raise Forbidden(
+            "Removing an alternate a manager decided needs the manager role.",
+            code="INSUFFICIENT_ROLE",
+        )
     line.alternates = result
     audit.record(
         session,
