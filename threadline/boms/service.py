@@ -646,13 +646,16 @@ async def set_alternates(
                 "leave approval empty to propose it.",
                 code="INSUFFICIENT_ROLE",
             )
-        if existing and existing.approval != AlternateApproval.pending and not is_manager:
-            if changed or (alt.rationale or None) != (existing.rationale or None):
-                raise Forbidden(
-                    f"The alternate {parts[alt.part_id].part_number} was decided by a manager; "
-                    "only a manager can change it.",
-                    code="INSUFFICIENT_ROLE",
-                )
+        decided = existing is not None and existing.approval != AlternateApproval.pending
+        edited = existing is not None and (
+            changed or (alt.rationale or None) != (existing.rationale or None)
+        )
+        if decided and edited and not is_manager:
+            raise Forbidden(
+                f"The alternate {parts[alt.part_id].part_number} was decided by a manager; "
+                "only a manager can change it.",
+                code="INSUFFICIENT_ROLE",
+            )
         row = existing or BomItemAlternate(item_id=line.id, part_id=alt.part_id)
         row.approval = approval
         row.rationale = alt.rationale
