@@ -28,11 +28,12 @@ MAX_DEPTH = 64
 class Line:
     """One BOM item with the child part's catalog columns it is shown with."""
 
-    # Ids stay text on this hot path: 100k uuid.UUID objects cost more than the query.
-    id: str
-    parent_item_id: str | None
-    child_part_id: str
-    child_version_id: str | None
+    # Ids stay as the driver returns them (SQLite: hex text, asyncpg: its own UUID) on this hot
+    # path — 100k uuid.UUID objects cost more than the query. uuid_text() formats them for output.
+    id: Any
+    parent_item_id: Any
+    child_part_id: Any
+    child_version_id: Any
     qty: Decimal
     uom: str
     refdes: str | None
@@ -101,7 +102,7 @@ class Structure:
     """A BOM's lines as a forest: ``roots`` in sort order, every line reachable from them."""
 
     roots: list[Line]
-    lines: dict[str, Line]
+    lines: dict[Any, Line]
 
     def walk(self) -> Iterable[Line]:
         """Depth-first, parents before children, siblings in sort order."""
@@ -126,14 +127,7 @@ async def load_structure(
             .where(BomItem.bom_id == bom_id)
         )
     ).all()
-    lines: dict[str, Line] = {}
-    for row in rows:
-        line = Line(*row)
-        line.id = uuid_text(row[0])
-        line.parent_item_id = uuid_text(row[1]) if row[1] is not None else None
-        line.child_part_id = uuid_text(row[2])
-        line.child_version_id = uuid_text(row[3]) if row[3] is not None else None
-        lines[line.id] = line
+    lines: dict[Any, Line] = {row[0]: Line(*row) for row in rows}
     if with_alternates and lines:
         alternates = (
             await session.execute(
@@ -151,7 +145,7 @@ async def load_structure(
             )
         ).all()
         for item_id, part_id, number, approval, rationale in alternates:
-            lines[uuid_text(item_id)].alternates.append(
+            lines[item_id].alternates.append(
                 {
                     "partId": str(part_id),
                     "partNumber": number,
@@ -162,8 +156,10 @@ async def load_structure(
     return arrange(lines)
 
 
-def uuid_text(value: Any) -> str:
+def uuid_text(value: Any) -> Any:
     """A UUID as canonical text, from the driver's value (SQLite: 32 hex digits; asyncpg: UUID)."""
+    if value is None:
+        return None
     if isinstance(value, str):
         if len(value) == 32:
             return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
@@ -171,14 +167,14 @@ def uuid_text(value: Any) -> str:
     return str(value)
 
 
-def arrange(lines: dict[str, Line]) -> Structure:
+def arrange(lines: dict[Any, Line]) -> Structure:
     """Link children to parents, order siblings by (sortIndex, part number), set levels.
 
     One global sort, then each line is appended to its parent in that order, so every group of
     siblings comes out sorted without sorting each group.
     """
     roots: list[Line] = []
-    ordered = sorted(lines.values(), key=lambda x: (x.sort_index, x.part_number, x.id))
+    ordered = sorted(lines.values(), key=lambda x: (x.sort_index, x.part_number, str(x.id)))
     for line in ordered:
         parent = lines.get(line.parent_item_id) if line.parent_item_id else None
         (parent.children if parent else roots).append(line)
@@ -199,10 +195,10 @@ def tree_json(structure: Structure) -> list[dict[str, Any]]:
 
     def node(line: Line) -> dict[str, Any]:
         return {
-            "id": line.id,
-            "parentItemId": line.parent_item_id,
-            "childPartId": line.child_part_id,
-            "childVersionId": line.child_version_id,
+            "id": uuid_text(line.id),
+            "parentItemId": uuid_text(line.parent_item_id),
+            "childPartId": uuid_text(line.child_part_id),
+            "childVersionId": uuid_text(line.child_version_id),
             "partNumber": line.part_number,
             "name": line.name,
             "level": line.level,
@@ -256,7 +252,7 @@ def rollup(structure: Structure, *, base: str, rates: dict[str, Decimal]) -> Rol
                 cost = unit * extended
                 total += cost
         row = {
-            "itemId": line.id,
+            "itemId": uuid_text(line.id),
             "partNumber": line.part_number,
             "level": line.level,
             "qty": float(line.qty),
@@ -290,72 +286,79 @@ def convert_cost(
 DIFF_FIELDS = ("qty", "uom", "refdes", "notes", "alternates", "effectivity")
 
 
-def _keyed(structure: Structure) -> dict[tuple[str, ...], Line]:
-    """Lines keyed by the part-number path from the top; repeats get an occurrence suffix."""
-    keyed: dict[tuple[str, ...], Line] = {}
-    paths: dict[str, tuple[str, ...]] = {}
+_SEP = "\x1f"
+
+
+def _keyed(structure: Structure) -> dict[str, Line]:
+    """Lines keyed by the part-number path from the top; repeats get an occurrence suffix.
+
+    Keys are strings (part numbers joined by a separator), whose hashes Python caches — set
+    algebra over 100k tuple keys would rehash every tuple on every lookup.
+    """
+    keyed: dict[str, Line] = {}
+    paths: dict[Any, str] = {}
     for line in structure.walk():
-        parent_path = paths.get(line.parent_item_id, ()) if line.parent_item_id else ()
-        key = (*parent_path, line.part_number)
+        parent_path = paths.get(line.parent_item_id, "") if line.parent_item_id else ""
+        key = f"{parent_path}{_SEP}{line.part_number}"
         n = 2
         while key in keyed:  # the same part twice under one parent: pair them in sort order
-            key = (*parent_path, f"{line.part_number}#{n}")
+            key = f"{parent_path}{_SEP}{line.part_number}#{n}"
             n += 1
         keyed[key] = line
         paths[line.id] = key
     return keyed
 
 
-def _comparable(line: Line) -> tuple[Any, ...]:
-    """The compared fields, in DIFF_FIELDS order, as a cheap tuple."""
-    return (
-        float(line.qty),
-        line.uom,
-        line.refdes,
-        line.notes,
-        sorted(f"{a['partNumber']}:{a['approval']}" for a in line.alternates),
-        (
-            line.date_from,
-            line.date_to,
-            line.serial_from,
-            line.serial_to,
-            line.lot_from,
-            line.lot_to,
-        ),
-    )
+def _alternates_key(line: Line) -> list[str]:
+    return sorted(f"{a['partNumber']}:{a['approval']}" for a in line.alternates)
+
+
+def _changes(before: Line, after: Line) -> dict[str, dict[str, Any]]:
+    """The DIFF_FIELDS that differ between two matched lines (cheap when nothing does)."""
+    changes: dict[str, dict[str, Any]] = {}
+    for name in ("qty", "uom", "refdes", "notes"):
+        old, new = getattr(before, name), getattr(after, name)
+        if old != new:
+            changes[name] = {"from": old, "to": new}
+    if before.alternates or after.alternates:
+        old_alts, new_alts = _alternates_key(before), _alternates_key(after)
+        if old_alts != new_alts:
+            changes["alternates"] = {"from": old_alts, "to": new_alts}
+    old_eff, new_eff = before.effectivity(), after.effectivity()
+    if old_eff != new_eff:
+        changes["effectivity"] = {"from": old_eff, "to": new_eff}
+    if "qty" in changes:
+        changes["qty"] = {"from": float(before.qty), "to": float(after.qty)}
+    return changes
 
 
 def diff(left: Structure, right: Structure) -> dict[str, list[dict[str, Any]]]:
     """Added, removed and changed lines between two BOM structures, at every level."""
     a, b = _keyed(left), _keyed(right)
-    added: list[dict[str, Any]] = [_diff_line(path, b[path]) for path in b.keys() - a.keys()]
+    added = [_diff_line(path, b[path]) for path in b.keys() - a.keys()]
     removed = [_diff_line(path, a[path]) for path in a.keys() - b.keys()]
     changed = []
-    for path in a.keys() & b.keys():
-        before, after = _comparable(a[path]), _comparable(b[path])
-        if before == after:
+    for path, before in a.items():
+        after = b.get(path)
+        if after is None:
             continue
-        changes = {
-            name: {"from": old, "to": new}
-            for name, old, new in zip(DIFF_FIELDS, before, after, strict=True)
-            if old != new
-        }
-        if "effectivity" in changes:
-            changes["effectivity"] = {
-                "from": a[path].effectivity(),
-                "to": b[path].effectivity(),
-            }
+        changes = _changes(before, after)
         if changes:
             changed.append(
-                {"path": list(path), "part_number": b[path].part_number, "changes": changes}
+                {"path": path.split(_SEP)[1:], "part_number": after.part_number, "changes": changes}
             )
     for group in (added, removed, changed):
         group.sort(key=lambda d: list(d["path"]))
     return {"added": added, "removed": removed, "changed": changed}
 
 
-def _diff_line(path: tuple[str, ...], line: Line) -> dict[str, Any]:
-    return {"path": list(path), "part_number": line.part_number, "qty": line.qty, "uom": line.uom}
+def _diff_line(path: str, line: Line) -> dict[str, Any]:
+    return {
+        "path": path.split(_SEP)[1:],
+        "part_number": line.part_number,
+        "qty": line.qty,
+        "uom": line.uom,
+    }
 
 
 # --- where-used -------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from threadline.boms.tree import Line, Structure
+from threadline.boms.tree import Line, Structure, uuid_text
 from threadline.tabular import expand_refdes
 
 _CLEAN_MINERALS = {
@@ -24,7 +24,7 @@ def line_warnings(line: Line) -> list[dict[str, Any]]:
     def warn(code: str, message: str) -> None:
         out.append(
             {
-                "itemId": str(line.id),
+                "itemId": uuid_text(line.id),
                 "partNumber": line.part_number,
                 "code": code,
                 "message": message,
