@@ -12,6 +12,7 @@ from typing import TypeVar
 import typer
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,10 +59,9 @@ def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         return asyncio.run(run())
     except ThreadlineError as exc:
         for problem in exc.extra.get("errors", []):  # an import refused row by row
-            console.print(
-                f"[red]row {problem['row']}[/red] {problem['column'] or ''}: {problem['message']}"
-            )
-        console.print(f"[red]error:[/red] {exc.detail}")
+            column, message = escape(problem["column"] or ""), escape(problem["message"])
+            console.print(f"[red]row {problem['row']}[/red] {column}: {message}")
+        console.print(f"[red]error:[/red] {escape(exc.detail)}")
         raise typer.Exit(1) from exc
 
 
@@ -184,7 +184,7 @@ def _read_with_progress(path: Path) -> bytes:
     with Progress(
         TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=console
     ) as progress:
-        task = progress.add_task(f"reading {path.name}", total=size)
+        task = progress.add_task(f"reading {escape(path.name)}", total=size)
         with path.open("rb") as handle:
             while chunk := handle.read(1 << 20):
                 chunks.append(chunk)
@@ -201,11 +201,11 @@ async def _acting_user(session: AsyncSession, email: str | None) -> User:
 
 def _print_report(report: ImportReport) -> None:
     for problem in report.errors:
-        console.print(f"[red]row {problem.row}[/red] {problem.column or ''}: {problem.message}")
+        column, message = escape(problem.column or ""), escape(problem.message)
+        console.print(f"[red]row {problem.row}[/red] {column}: {message}")
     for problem in report.warnings[:50]:
-        console.print(
-            f"[yellow]row {problem.row}[/yellow] {problem.column or ''}: {problem.message}"
-        )
+        column, message = escape(problem.column or ""), escape(problem.message)
+        console.print(f"[yellow]row {problem.row}[/yellow] {column}: {message}")
     mode = "checked (dry run)" if report.dry_run else "imported"
     console.print(
         f"{report.rows} rows {mode}: {report.valid} valid, {len(report.errors)} errors, "
