@@ -13,8 +13,10 @@ from threadline.audit import api as audit_api
 from threadline.auth import api as auth_api
 from threadline.auth import workspaces_api
 from threadline.auth.security import Passwords, load_secret_key
+from threadline.blobs import BlobStore, create_blob_store
 from threadline.boms import api as boms_api
 from threadline.catalog import api as catalog_api
+from threadline.vault import api as vault_api
 from threadline.config import Settings, get_settings
 from threadline.db import create_engine, create_sessionmaker
 from threadline.errors import install_error_handlers
@@ -30,6 +32,7 @@ def create_app(
     engine: AsyncEngine | None = None,
     sessionmaker: async_sessionmaker[AsyncSession] | None = None,
     rate_limiter: RateLimiter | None = None,
+    blobs: BlobStore | None = None,
 ) -> FastAPI:
     """The Threadline ASGI app. Tests pass their own engine/sessionmaker/limiter."""
     settings = settings or get_settings()
@@ -45,6 +48,7 @@ def create_app(
         ),
         secret_key=load_secret_key(settings),
         presence=Presence(),
+        blobs=blobs or create_blob_store(settings),
     )
 
     @asynccontextmanager
@@ -69,6 +73,7 @@ def create_app(
         audit_api.router,
         catalog_api.router,
         boms_api.router,
+        vault_api.router,
     ):
         app.include_router(router)
     return app

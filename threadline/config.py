@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     blob_url: str | None = Field(
         default=None, description="file:///path or s3://bucket/prefix; default home/blobs."
     )
+    s3_endpoint_url: str | None = None
     redis_url: str | None = Field(
         default=None, description="Shares events, presence and rate limits between processes."
     )

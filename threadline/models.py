@@ -8,4 +8,5 @@ def load_all_models() -> None:
     import threadline.audit.models
     import threadline.auth.models
     import threadline.boms.models
-    import threadline.catalog.models  # noqa: F401
+    import threadline.catalog.models
+    import threadline.vault.models  # noqa: F401

@@ -8,6 +8,7 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from threadline.auth.security import Passwords
+from threadline.blobs import BlobStore
 from threadline.config import Settings
 from threadline.events.presence import Presence
 from threadline.ratelimit import RateLimiter
@@ -22,6 +23,7 @@ class Runtime:
     passwords: Passwords
     secret_key: bytes
     presence: Presence
+    blobs: BlobStore
 
 
 def get_runtime(request: Request) -> Runtime:

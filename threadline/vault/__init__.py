@@ -1,0 +1,1 @@
+"""The CAD file vault: files, versions, locks, checkouts, branches, conflicts, trash, signed URLs."""
