@@ -16,14 +16,15 @@ from threadline.auth.security import Passwords, load_secret_key
 from threadline.blobs import BlobStore, create_blob_store
 from threadline.boms import api as boms_api
 from threadline.catalog import api as catalog_api
-from threadline.vault import api as vault_api
 from threadline.config import Settings, get_settings
 from threadline.db import create_engine, create_sessionmaker
 from threadline.errors import install_error_handlers
 from threadline.events.presence import Presence
+from threadline.faces import cascadia
 from threadline.middleware import BodyLimitMiddleware
 from threadline.ratelimit import RateLimiter
 from threadline.runtime import Runtime
+from threadline.vault import api as vault_api
 
 
 def create_app(
@@ -74,6 +75,7 @@ def create_app(
         catalog_api.router,
         boms_api.router,
         vault_api.router,
+        cascadia.router,
     ):
         app.include_router(router)
     return app

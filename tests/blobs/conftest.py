@@ -26,7 +26,7 @@ class Harness:
 
     store: BlobStore
     temp_dir: Path  # where uploads are spooled before they become blobs
-    overwrite: Callable[[str, bytes], None]  # replace a stored blob's bytes behind the store
+    overwrite: Callable[[str, bytes], object]  # replace a stored blob's bytes behind the store
     stored_count: Callable[[], int]  # blobs as the backend holds them, not as list_all says
 
     def temp_files(self) -> list[Path]:

@@ -20,8 +20,10 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-async def read_all(store: BlobStore, digest: str, **kwargs: int | None) -> bytes:
-    return b"".join([chunk async for chunk in store.read(digest, **kwargs)])
+async def read_all(
+    store: BlobStore, digest: str, *, start: int = 0, end: int | None = None
+) -> bytes:
+    return b"".join([chunk async for chunk in store.read(digest, start=start, end=end)])
 
 
 async def stream(*chunks: bytes) -> AsyncIterator[bytes]:

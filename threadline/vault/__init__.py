@@ -1,1 +1,1 @@
-"""The CAD file vault: files, versions, locks, checkouts, branches, conflicts, trash, signed URLs."""
+"""The CAD file vault: files, versions, locks, checkouts, branches, conflicts, trash, signing."""

@@ -197,7 +197,7 @@ async def upload_file(
     conflict: str = Form("copy", pattern="^(copy|reject)$"),
 ) -> JSONResponse:
     """Upload with optimistic concurrency: 201 new file, 200 new version, 409 with a
-    materialised ``_conflict_`` copy when ``baseVersion`` is stale (``conflict=reject``: no copy)."""
+    materialised ``_conflict_`` copy when ``baseVersion`` is stale (``conflict=reject``: none)."""
     uploads.checked_name(file)
     f = await service.folder(
         ctx.session, user=ctx.user, workspace=workspace, username=username, write=True
@@ -207,21 +207,34 @@ async def upload_file(
     await ctx.session.commit()
     blob = await uploads.store(ctx.runtime.blobs, file, max_mb=ctx.runtime.settings.max_upload_mb)
     outcome = await service.upload(
-        ctx.session, f=f, actor=ctx.user, name=blob.original_name, blob=blob,
-        base_version=base_version, replace=replace, message=message, branch=branch,
+        ctx.session,
+        f=f,
+        actor=ctx.user,
+        name=blob.original_name,
+        blob=blob,
+        base_version=base_version,
+        replace=replace,
+        message=message,
+        branch=branch,
         on_conflict="reject" if conflict == "reject" else "copy",
-    )  # fmt: skip
+    )
     body = _upload_result(outcome, f)
     if outcome.conflict_with is not None:
         return JSONResponse(
             {
-                "type": "about:blank", "title": "Conflict", "status": 409, "code": "VERSION_CONFLICT",
+                "type": "about:blank",
+                "title": "Conflict",
+                "status": 409,
+                "code": "VERSION_CONFLICT",
                 "detail": f"{f.path(outcome.conflict_with.name)} changed since your base version; "
                 f"your upload was kept as {body['path']}.",
-                "currentEtag": outcome.conflict_with.etag, "conflictPath": body["path"], "file": body,
+                "currentEtag": outcome.conflict_with.etag,
+                "conflictPath": body["path"],
+                "file": body,
             },
-            status_code=409, media_type="application/problem+json",
-        )  # fmt: skip
+            status_code=409,
+            media_type="application/problem+json",
+        )
     return JSONResponse(body, status_code=201 if outcome.version.number == 1 else 200)
 
 
@@ -255,9 +268,15 @@ async def upload_files(
     results = []
     for blob in blobs:
         outcome = await service.upload(
-            ctx.session, f=f, actor=ctx.user, name=blob.original_name, blob=blob,
-            base_version=None, replace=replace, message=None,
-        )  # fmt: skip
+            ctx.session,
+            f=f,
+            actor=ctx.user,
+            name=blob.original_name,
+            blob=blob,
+            base_version=None,
+            replace=replace,
+            message=None,
+        )
         result = _upload_result(outcome, f)
         result["status"] = (
             "conflict"
@@ -303,7 +322,7 @@ async def serve(
     version: int | None = Query(None, ge=1, le=10**9),
 ) -> Response:
     """Stream a file (or one of its versions) with Range support."""
-    f, file = await _named(ctx, workspace, username, filename, write=False, branch=branch)
+    _f, file = await _named(ctx, workspace, username, filename, write=False, branch=branch)
     return await _serve(request, ctx, file, version)
 
 
@@ -325,9 +344,15 @@ async def _serve(
             f"{old.number}-{old.sha256[:16]}",
         )
     return file_response(
-        request, ctx.runtime.blobs, sha256=sha, size=size, content_type=kind, etag=etag,
-        filename=file.name, settings=ctx.runtime.settings,
-    )  # fmt: skip
+        request,
+        ctx.runtime.blobs,
+        sha256=sha,
+        size=size,
+        content_type=kind,
+        etag=etag,
+        filename=file.name,
+        settings=ctx.runtime.settings,
+    )
 
 
 @router.get("/signed-url")
@@ -337,7 +362,7 @@ async def signed_url(
     ttl_ms: int = Query(60_000, alias="ttlMs", ge=1, le=2**40),
 ) -> dict[str, Any]:
     """A time-limited URL for a file the caller may read."""
-    _f, file = await _at(ctx, path, write=False)
+    await _at(ctx, path, write=False)  # the caller must be able to read the file
     where = parse_serve_path(path)
     url, expires = signing.sign(ctx.runtime.secret_key, where, ttl_ms)
     return {"url": url, "expiresAt": expires}
@@ -359,9 +384,15 @@ async def serve_signed(
     async with runtime.sessionmaker() as session:
         file = await service.file_at_path(session, where)
     return file_response(
-        request, runtime.blobs, sha256=file.sha256, size=file.size, content_type=file.content_type,
-        etag=file.etag, filename=file.name, settings=runtime.settings,
-    )  # fmt: skip
+        request,
+        runtime.blobs,
+        sha256=file.sha256,
+        size=file.size,
+        content_type=file.content_type,
+        etag=file.etag,
+        filename=file.name,
+        settings=runtime.settings,
+    )
 
 
 # --- history ------------------------------------------------------------------------------------
@@ -370,12 +401,19 @@ async def serve_signed(
 async def _versions(ctx: RequestContext, file: VaultFile) -> list[dict[str, Any]]:
     return [
         VersionRead(
-            id=v.id, version=v.number, size=v.size, sha256=v.sha256, content_type=v.content_type,
-            original_name=v.original_name, message=v.message, author=author, source=v.source,
+            id=v.id,
+            version=v.number,
+            size=v.size,
+            sha256=v.sha256,
+            content_type=v.content_type,
+            original_name=v.original_name,
+            message=v.message,
+            author=author,
+            source=v.source,
             created_at=service.iso(v.created_at),
         ).model_dump(mode="json", by_alias=True)
         for v, author in await service.versions_of(ctx.session, file)
-    ]  # fmt: skip
+    ]
 
 
 @router.get("/v1/versions")
@@ -531,10 +569,13 @@ async def list_trash(
         ctx.session, workspace_id=f.access.workspace.id, owner_id=f.owner.id
     )
     items = [
-        {**file_read(file, workspace, user).model_dump(mode="json", by_alias=True), "key": str(file.id),
-         "deletedAt": service.iso(file.deleted_at)}
+        {
+            **file_read(file, workspace, user).model_dump(mode="json", by_alias=True),
+            "key": str(file.id),
+            "deletedAt": service.iso(file.deleted_at),
+        }
         for file, user in rows
-    ]  # fmt: skip
+    ]
     return {"items": items, "total": len(items)}
 
 
@@ -573,9 +614,13 @@ async def create_branch(body: BranchIn, ctx: Ctx) -> dict[str, Any]:
         ctx.session, user=ctx.user, workspace=body.workspace, username=body.username, write=True
     )
     copy = await branches.create_branch(
-        ctx.session, actor=ctx.user, f=f, base=body.base, branch=body.branch,
+        ctx.session,
+        actor=ctx.user,
+        f=f,
+        base=body.base,
+        branch=body.branch,
         suffix_writes=ctx.runtime.settings.branch_suffix_writes,
-    )  # fmt: skip
+    )
     return {
         **file_read(copy, body.workspace, f.owner.username).model_dump(mode="json", by_alias=True),
         "branchName": body.branch,
@@ -589,9 +634,13 @@ async def delete_branch(body: BranchIn, ctx: Ctx) -> dict[str, Any]:
         ctx.session, user=ctx.user, workspace=body.workspace, username=body.username, write=True
     )
     copy = await branches.delete_branch(
-        ctx.session, actor=ctx.user, f=f, base=body.base, branch=body.branch,
+        ctx.session,
+        actor=ctx.user,
+        f=f,
+        base=body.base,
+        branch=body.branch,
         suffix_writes=ctx.runtime.settings.branch_suffix_writes,
-    )  # fmt: skip
+    )
     return {"ok": True, "key": str(copy.id)}
 
 
@@ -602,9 +651,14 @@ async def merge(body: MergeIn, ctx: Ctx) -> dict[str, Any]:
         ctx.session, user=ctx.user, workspace=body.workspace, username=body.username, write=True
     )
     main = await branches.merge(
-        ctx.session, actor=ctx.user, f=f, filename=body.filename, from_branch=body.from_branch,
-        message=body.message, suffix_writes=ctx.runtime.settings.branch_suffix_writes,
-    )  # fmt: skip
+        ctx.session,
+        actor=ctx.user,
+        f=f,
+        filename=body.filename,
+        from_branch=body.from_branch,
+        message=body.message,
+        suffix_writes=ctx.runtime.settings.branch_suffix_writes,
+    )
     return file_read(main, body.workspace, f.owner.username).model_dump(mode="json", by_alias=True)
 
 
@@ -643,7 +697,11 @@ async def resolve_conflict(body: ResolveIn, ctx: Ctx) -> dict[str, Any]:
     where = parse_serve_path(body.accepted_path)
     access = await ctx.require_role(where.workspace, Role.engineer)
     updated = await branches.resolve(
-        ctx.session, actor=ctx.user, access=access, base_name=body.base_name,
-        accepted_path=body.accepted_path, message=body.message,
-    )  # fmt: skip
+        ctx.session,
+        actor=ctx.user,
+        access=access,
+        base_name=body.base_name,
+        accepted_path=body.accepted_path,
+        message=body.message,
+    )
     return {"ok": True, "updated": len(updated), "etag": updated[0].etag if updated else None}

@@ -74,10 +74,16 @@ async def list_branches(session: AsyncSession, f: Folder, base: str) -> list[dic
     if MAIN not in out:
         raise NotFound(f"{f.path(base)} not found.", code="FILE_NOT_FOUND")
     return [
-        {"name": name, "path": f.path(file.name), "etag": file.etag, "version": file.current_version,
-         "updatedAt": service.iso(file.updated_at), "main": name == MAIN}
+        {
+            "name": name,
+            "path": f.path(file.name),
+            "etag": file.etag,
+            "version": file.current_version,
+            "updatedAt": service.iso(file.updated_at),
+            "main": name == MAIN,
+        }
         for name, file in sorted(out.items(), key=lambda kv: (kv[0] != MAIN, kv[0]))
-    ]  # fmt: skip
+    ]
 
 
 async def create_branch(
@@ -94,10 +100,17 @@ async def create_branch(
     name, on = (suffix_branch_name(base, branch), MAIN) if suffix_writes else (base, branch)
     blob = StoredBlob(main.sha256, main.size, main.content_type, main.name)
     copy = VaultFile(
-        workspace_id=f.access.workspace.id, owner_id=f.owner.id, name=name, branch=on,
-        current_version=0, sha256=main.sha256, size=main.size, content_type=main.content_type,
-        item_id=main.item_id, versions=[],
-    )  # fmt: skip
+        workspace_id=f.access.workspace.id,
+        owner_id=f.owner.id,
+        name=name,
+        branch=on,
+        current_version=0,
+        sha256=main.sha256,
+        size=main.size,
+        content_type=main.content_type,
+        item_id=main.item_id,
+        versions=[],
+    )
     session.add(copy)
     service.add_version(
         session,
@@ -126,9 +139,15 @@ async def delete_branch(
 
 
 async def merge(
-    session: AsyncSession, *, actor: User, f: Folder, filename: str, from_branch: str,
-    message: str | None, suffix_writes: bool,
-) -> VaultFile:  # fmt: skip
+    session: AsyncSession,
+    *,
+    actor: User,
+    f: Folder,
+    filename: str,
+    from_branch: str,
+    message: str | None,
+    suffix_writes: bool,
+) -> VaultFile:
     """Make the branch's current content the next version on main (respects locks)."""
     if from_branch == MAIN:
         raise Invalid("Merge from a branch other than main.", code="INVALID_BRANCH")
@@ -226,9 +245,15 @@ async def resolve(
             )
     blob = StoredBlob(accepted.sha256, accepted.size, accepted.content_type, base_name)
     updated = await service.propagate(
-        session, actor=actor, access=access, name=base_name, branch=accepted.branch, blob=blob,
-        message=message or f"Resolved conflict with {accepted_path}", source="resolve",
-    )  # fmt: skip
+        session,
+        actor=actor,
+        access=access,
+        name=base_name,
+        branch=accepted.branch,
+        blob=blob,
+        message=message or f"Resolved conflict with {accepted_path}",
+        source="resolve",
+    )
     ids = [f.id for f in updated]
     copies = (
         await session.scalars(

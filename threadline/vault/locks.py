@@ -48,7 +48,7 @@ async def item_lock(session: AsyncSession, item_id: uuid.UUID) -> ItemLock | Non
 
 
 async def ensure_can_modify(session: AsyncSession, *, actor: User, file: VaultFile) -> None:
-    """423 when a lock held by someone else covers ``file`` (item lock, branch checkout, file lock)."""
+    """423 when someone else's lock covers ``file``: item lock, branch checkout or file lock."""
     if file.item_id is not None:
         held = await item_lock(session, file.item_id)
         if held and held.owner_id != actor.id:
@@ -167,7 +167,8 @@ async def release(
         raise Conflict("That lock is no longer the file's lock.", code="LOCK_MISMATCH")
     if row.owner_id != actor.id:
         raise Forbidden(
-            f"The lock belongs to {await _name(session, row.owner_id)}; a manager can force-unlock.",
+            f"The lock belongs to {await _name(session, row.owner_id)}; "
+            "a manager can force-unlock it.",
             code="NOT_LOCK_OWNER",
         )
     await session.delete(row)
@@ -255,9 +256,14 @@ async def lock_all(
             row.owner_id, row.kind, row.expires_at = owner.id, LockKind.lock, expires
         locked += 1
     audit.record(
-        session, actor=actor, workspace=access.workspace, entity_type="workspace",
-        entity_id=access.workspace.id, action="lock_all", after={"locked": locked, "skipped": len(skipped)},
-    )  # fmt: skip
+        session,
+        actor=actor,
+        workspace=access.workspace,
+        entity_type="workspace",
+        entity_id=access.workspace.id,
+        action="lock_all",
+        after={"locked": locked, "skipped": len(skipped)},
+    )
     return locked, skipped
 
 
@@ -270,9 +276,14 @@ async def unlock_all(session: AsyncSession, *, actor: User, access: Access) -> i
     for row in rows:
         await session.delete(row)
     audit.record(
-        session, actor=actor, workspace=access.workspace, entity_type="workspace",
-        entity_id=access.workspace.id, action="unlock_all", after={"unlocked": len(rows)},
-    )  # fmt: skip
+        session,
+        actor=actor,
+        workspace=access.workspace,
+        entity_type="workspace",
+        entity_id=access.workspace.id,
+        action="unlock_all",
+        after={"unlocked": len(rows)},
+    )
     return len(rows)
 
 

@@ -91,7 +91,8 @@ async def find_file(
     stmt = _live(f.access.workspace.id, f.owner.id, name, branch)
     if for_update:
         stmt = stmt.with_for_update()
-    return await session.scalar(stmt)
+    found: VaultFile | None = await session.scalar(stmt)
+    return found
 
 
 async def get_file(session: AsyncSession, f: Folder, name: str, *, branch: str = MAIN) -> VaultFile:
