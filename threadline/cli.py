@@ -27,6 +27,7 @@ from threadline.config import Settings, get_settings
 from threadline.db import create_engine, create_sessionmaker
 from threadline.errors import ThreadlineError
 from threadline.imports import ImportReport
+from threadline.vault import fsck as vault_fsck
 
 app = typer.Typer(help="Threadline: a self-hosted digital-thread server.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
@@ -267,6 +268,30 @@ def import_bom_command(
         )
 
     _run_import(work)
+
+
+@app.command()
+def fsck(
+    repair: bool = typer.Option(
+        False, "--repair", help="Delete orphaned blobs and abandoned temporary files."
+    ),
+) -> None:
+    """Verify every stored version's blob (present, hash matches); report orphans."""
+    settings = get_settings()
+    report = asyncio.run(vault_fsck.check(settings, repair=repair))
+    for sha in report.missing:
+        console.print(f"[red]missing[/red] {sha} (used by {report.users[sha]})")
+    for sha in report.corrupt:
+        console.print(f"[red]corrupt[/red] {sha} (used by {report.users[sha]})")
+    for sha in report.orphans:
+        console.print(f"[yellow]orphan[/yellow] {sha}{' (deleted)' if repair else ''}")
+    console.print(
+        f"{report.checked} blobs checked: {len(report.missing)} missing, {len(report.corrupt)} "
+        f"corrupt, {len(report.orphans)} orphaned, {report.temporary} abandoned temporary files"
+        + (" removed" if repair else "")
+    )
+    if not report.clean:
+        raise typer.Exit(1)
 
 
 def main() -> None:

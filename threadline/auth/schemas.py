@@ -125,6 +125,7 @@ class UserInitRead(ApiModel):
     username: str
     created: bool
     path: str
+    backfilled: int = 0
 
 
 # --- invitations ----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from threadline.events.presence import Presence, get_presence
 from threadline.pagination import PageParams, page_params
 from threadline.runtime import Runtime, get_runtime
 from threadline.schemas import Page
+from threadline.vault import service as vault
 
 router = APIRouter(prefix="/v1", tags=["workspaces"])
 
@@ -123,10 +124,13 @@ async def init_user(body: UserInitIn, ctx: Ctx) -> UserInitRead:
     access, target, created = await service.init_user_folder(
         ctx.session, user=ctx.user, workspace=body.workspace, username=body.username
     )
+    # Backfill: the new folder gets a copy of every workspace file (shared by content hash).
+    copied = await vault.backfill(ctx.session, actor=ctx.user, access=access, owner=target)
     ws = access.workspace.name
     return UserInitRead(
         workspace=ws,
         username=target.username,
         created=created,
+        backfilled=copied,
         path=f"/v1/serve/{ws}/{target.username}/",
     )

@@ -17,7 +17,8 @@ from starlette.datastructures import UploadFile as StarletteUpload
 
 from threadline.auth.deps import Ctx, RequestContext
 from threadline.auth.models import Membership, Role, User
-from threadline.errors import Invalid, ThreadlineError
+from threadline.catalog import service as catalog
+from threadline.errors import Conflict, Forbidden, Invalid, ThreadlineError
 from threadline.schemas import ApiModel
 from threadline.vault import items, locks, service, uploads
 from threadline.vault.models import MAIN, FileLock, LockKind, VaultFile
@@ -161,9 +162,9 @@ async def checkout_file(file_id: uuid.UUID, ctx: Ctx) -> JSONResponse:
 async def _own_checkout(ctx: RequestContext, file: VaultFile) -> FileLock:
     lock = await locks.file_lock(ctx.session, file)
     if lock is None:
-        raise ThreadlineError("File is not checked out.", code="NOT_CHECKED_OUT")
+        raise Conflict("File is not checked out.", code="NOT_CHECKED_OUT")
     if lock.owner_id != ctx.user.id:
-        raise items.Forbidden("You do not have this file checked out.", code="NOT_YOUR_CHECKOUT")
+        raise Forbidden("You do not have this file checked out.", code="NOT_YOUR_CHECKOUT")
     return lock
 
 
@@ -213,7 +214,7 @@ async def file_lock_status(file_id: uuid.UUID, ctx: Ctx) -> JSONResponse:
     """The strongest lock covering the file: item lock, else its file lock."""
     _access, file = await _file(ctx, file_id)
     if file.item_id is not None:
-        part = await items.catalog.get_part(
+        part = await catalog.get_part(
             ctx.session, workspace_id=file.workspace_id, part_id=file.item_id
         )
         status = await items.lock_status(ctx.session, part)

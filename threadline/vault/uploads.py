@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from fastapi import UploadFile
+from starlette.datastructures import UploadFile
 
 from threadline.blobs import CHUNK_SIZE, BlobStore, BlobTooLarge
 from threadline.errors import PayloadTooLarge

@@ -1,0 +1,70 @@
+"""``threadline fsck``: every version's blob is present and hashes to its name; blobs no version
+uses are orphans (e.g. the bytes of an upload whose server died before the version was
+recorded); temporary files left by a crash are reported and, with ``--repair``, removed."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from threadline.blobs import create_blob_store
+from threadline.config import Settings
+from threadline.db import create_engine, create_sessionmaker
+from threadline.vault.models import FileVersion, VaultFile
+
+# Temporary files younger than this may belong to an upload in progress.
+TEMP_GRACE_S = 3600
+
+
+@dataclass
+class FsckReport:
+    checked: int = 0
+    missing: list[str] = field(default_factory=list)
+    corrupt: list[str] = field(default_factory=list)
+    orphans: list[str] = field(default_factory=list)
+    temporary: int = 0
+    repaired: bool = False
+    users: dict[str, str] = field(default_factory=dict)  # sha256 -> one file using it
+
+    @property
+    def clean(self) -> bool:
+        """No missing or corrupt blob, and no orphan left behind."""
+        return not (self.missing or self.corrupt or (self.orphans and not self.repaired))
+
+
+async def check(settings: Settings, *, repair: bool = False) -> FsckReport:
+    """Walk the database's versions and the blob store once each."""
+    store = create_blob_store(settings)
+    engine = create_engine(settings.effective_database_url)
+    report = FsckReport()
+    try:
+        async with create_sessionmaker(engine)() as session:
+            rows = await session.execute(
+                select(FileVersion.sha256, VaultFile.name).join(
+                    VaultFile, VaultFile.id == FileVersion.file_id
+                )
+            )
+            used: dict[str, list[str]] = defaultdict(list)
+            for sha, name in rows.all():
+                used[sha].append(name)
+    finally:
+        await engine.dispose()
+    report.users = {sha: names[0] for sha, names in used.items()}
+    for sha in sorted(used):
+        report.checked += 1
+        try:
+            if not await store.verify(sha):
+                report.corrupt.append(sha)
+        except KeyError:
+            report.missing.append(sha)
+    async for sha in store.list_all():
+        if sha not in used:
+            report.orphans.append(sha)
+            if repair:
+                await store.delete(sha)
+    if repair:
+        report.temporary = await store.cleanup_temporary(TEMP_GRACE_S)
+        report.repaired = True
+    return report
