@@ -29,7 +29,11 @@ from threadline.errors import ThreadlineError
 from threadline.imports import ImportReport
 from threadline.vault import fsck as vault_fsck
 
-app = typer.Typer(help="Threadline: a self-hosted digital-thread server.", no_args_is_help=True)
+app = typer.Typer(
+    help="Threadline: a self-hosted digital-thread server.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 user_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 token_app = typer.Typer(help="Manage personal API tokens.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
@@ -278,6 +282,7 @@ def fsck(
 ) -> None:
     """Verify every stored version's blob (present, hash matches); report orphans."""
     settings = get_settings()
+    migrate.upgrade(settings.effective_database_url)  # a database from an older release
     report = asyncio.run(vault_fsck.check(settings, repair=repair))
     for sha in report.missing:
         console.print(f"[red]missing[/red] {sha} (used by {report.users[sha]})")
