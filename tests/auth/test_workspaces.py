@@ -344,6 +344,7 @@ async def test_init_is_idempotent_and_defaults_to_the_first_workspace(make_actor
         "username": "alice",
         "created": True,
         "path": "/v1/serve/zeta/alice/",
+        "backfilled": 0,
     }
     second = await alice.client.post("/v1/users/init", json={"workspace": "zeta"})
     assert second.status_code == 200, second.text
@@ -351,6 +352,23 @@ async def test_init_is_idempotent_and_defaults_to_the_first_workspace(make_actor
 
     other = await alice.client.post("/v1/users/init", json={"workspace": "acme"})
     assert (other.json()["workspace"], other.json()["created"]) == ("acme", True)
+
+
+async def test_init_backfills_the_workspace_files_into_the_new_folder(make_actor):
+    alice = await make_actor("alice", workspace="acme", role="engineer")
+    bob = await make_actor("bob", workspace="acme", role="engineer")
+    step = b"ISO-10303-21;\nHEADER;\nENDSEC;\n"
+    uploaded = await alice.client.post(
+        "/v1/upload", params={"workspace": "acme"}, files={"file": ("gear.step", step, "x")}
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    response = await bob.client.post("/v1/users/init", json={"workspace": "acme"})
+    assert response.status_code == 200, response.text
+    assert response.json()["backfilled"] == 1
+    copy = await bob.client.get("/v1/serve/acme/bob/gear.step")
+    assert copy.status_code == 200 and copy.content == step
+    again = await bob.client.post("/v1/users/init", json={"workspace": "acme"})
+    assert again.json()["backfilled"] == 0
 
 
 async def test_init_of_my_own_username_needs_no_manager(make_actor):
@@ -374,6 +392,7 @@ async def test_manager_inits_another_members_folder(make_actor):
         "username": "eve",
         "created": True,
         "path": "/v1/serve/acme/eve/",
+        "backfilled": 0,
     }
     # The folder is eve's: her own init now finds it.
     mine = await eve.client.post("/v1/users/init", json={"workspace": "acme"})

@@ -311,7 +311,8 @@ async def serve_preflight(request: Request) -> Response:
     return preflight(request, request.app.state.runtime.settings)
 
 
-@router.api_route("/v1/serve/{workspace}/{username}/{filename}", methods=["GET", "HEAD"])
+@router.get("/v1/serve/{workspace}/{username}/{filename}", operation_id="serve_file")
+@router.head("/v1/serve/{workspace}/{username}/{filename}", operation_id="serve_file_head")
 async def serve(
     workspace: str,
     username: str,
@@ -368,7 +369,10 @@ async def signed_url(
     return {"url": url, "expiresAt": expires}
 
 
-@router.api_route("/v1/serve-signed/{workspace}/{username}/{filename}", methods=["GET", "HEAD"])
+@router.get("/v1/serve-signed/{workspace}/{username}/{filename}", operation_id="serve_signed")
+@router.head(
+    "/v1/serve-signed/{workspace}/{username}/{filename}", operation_id="serve_signed_head"
+)
 async def serve_signed(
     workspace: str,
     username: str,
