@@ -9,11 +9,10 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import Field
 from sqlalchemy import select
-from starlette.datastructures import UploadFile as StarletteUpload
 
 from threadline.auth.deps import Ctx, RequestContext
 from threadline.auth.models import Membership, Role, User
@@ -169,24 +168,25 @@ async def _own_checkout(ctx: RequestContext, file: VaultFile) -> FileLock:
 
 
 @router.post("/files/{file_id}/checkin")
-async def checkin_file(
-    file_id: uuid.UUID,
-    ctx: Ctx,
-    file: UploadFile | None = File(None),
-    description: str | None = Form(None, max_length=5000),
-) -> JSONResponse:
-    """Check a file in, optionally with a new version (multipart ``file`` + ``description``)."""
+async def checkin_file(file_id: uuid.UUID, request: Request, ctx: Ctx) -> JSONResponse:
+    """Check a file in; a multipart body with ``file`` (+ ``description``) adds a new version."""
     access, vault_file = await _file(ctx, file_id, Role.engineer)
     lock = await _own_checkout(ctx, vault_file)
-    if file is None:
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         await ctx.session.delete(lock)
         locks._audit(ctx.session, ctx.user, access, vault_file, "checkin")
         return data({"success": True, "message": "File checked in successfully"})
-    uploads.checked_name(file)
     await ctx.session.commit()  # no SQLite write lock while the bytes stream
-    blob = await uploads.store(ctx.runtime.blobs, file, max_mb=ctx.runtime.settings.max_upload_mb)
+    form = await uploads.receive(request, ctx.runtime, max_files=1)
     access, vault_file = await _file(ctx, file_id, Role.engineer)
     lock = await _own_checkout(ctx, vault_file)
+    if not form.files:
+        await ctx.session.delete(lock)
+        locks._audit(ctx.session, ctx.user, access, vault_file, "checkin")
+        return data({"success": True, "message": "File checked in successfully"})
+    sent = form.files[0]
+    blob = uploads.stored(sent.filename, sent.blob.sha256, sent.blob.size)
+    description = uploads.text(form, "description", max_length=5000)
     await locks.ensure_can_modify(ctx.session, actor=ctx.user, file=vault_file)
     before = service.snapshot(vault_file)
     version = service.add_version(
@@ -353,35 +353,22 @@ async def upload_to_item(item_id: uuid.UUID, request: Request, ctx: Ctx) -> JSON
     access, part = await items.item_access(
         ctx.session, user=ctx.user, item_id=item_id, minimum=Role.engineer
     )
-    form = await request.form(max_files=MAX_BATCH, max_fields=2 * MAX_BATCH + 10)
-    raw_branch = form.get("branchId")
+    f = Folder(access=access, owner=ctx.user)
+    await ctx.session.commit()  # no SQLite write lock while the bytes stream
+    form = await uploads.receive(request, ctx.runtime, max_files=MAX_BATCH)
+    raw_branch = form.value("branchId")
     on = MAIN
-    if isinstance(raw_branch, str) and raw_branch:
+    if raw_branch:
         try:
             on = (await items.branch(ctx.session, access, uuid.UUID(raw_branch))).name
         except ValueError:
             raise Invalid("branchId must be a UUID.", code="INVALID_BRANCH") from None
-    files = [
-        (key, value) for key, value in form.multi_items() if isinstance(value, StarletteUpload)
-    ]
-    if not files:
+    if not form.files:
         raise Invalid("Send at least one file field.", code="NO_FILES")
-    for _key, upload in files:
-        uploads.checked_name(upload)
-    f = Folder(access=access, owner=ctx.user)
-    await ctx.session.commit()  # no SQLite write lock while the bytes stream
-    stored = [
-        (
-            key,
-            await uploads.store(
-                ctx.runtime.blobs, upload, max_mb=ctx.runtime.settings.max_upload_mb
-            ),
-        )
-        for key, upload in files
-    ]
+    stored = [(s.field, uploads.stored(s.filename, s.blob.sha256, s.blob.size)) for s in form.files]
     out = []
     for key, blob in stored:
-        description = form.get(f"{key}_description")
+        description = uploads.text(form, f"{key}_description", max_length=5000)
         outcome = await service.upload(
             ctx.session,
             f=f,
@@ -390,10 +377,10 @@ async def upload_to_item(item_id: uuid.UUID, request: Request, ctx: Ctx) -> JSON
             blob=blob,
             base_version=None,
             replace=True,
-            message=description if isinstance(description, str) else None,
+            message=description,
             branch=on,
             item_id=part.id,
-            description=description if isinstance(description, str) else None,
+            description=description,
         )
         if outcome.file.item_id is None:
             outcome.file.item_id = part.id

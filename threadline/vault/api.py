@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from threadline.auth.deps import Ctx, RequestContext
@@ -182,40 +182,85 @@ def _upload_result(outcome: service.UploadOutcome, f: Folder) -> dict[str, Any]:
     }
 
 
+UPLOAD_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "baseVersion": {"type": "string", "description": "the etag you edited"},
+                        "replace": {"type": "boolean", "description": "skip the etag check"},
+                        "message": {"type": "string"},
+                        "branch": {"type": "string", "default": MAIN},
+                        "conflict": {"type": "string", "enum": ["copy", "reject"]},
+                    },
+                }
+            }
+        },
+    }
+}
+BATCH_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "files[]": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                        },
+                        "replace": {"type": "boolean"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
 @router.post(
-    "/v1/upload", dependencies=[Depends(rate_limit("upload", "30/minute", key=_workspace_ip))]
+    "/v1/upload",
+    openapi_extra=UPLOAD_FORM,
+    dependencies=[Depends(rate_limit("upload", "30/minute", key=_workspace_ip))],
 )
 async def upload_file(
+    request: Request,
     ctx: Ctx,
     workspace: str = Query(..., max_length=64),
     username: str | None = Query(None, max_length=64),
-    file: UploadFile = File(...),
-    base_version: str | None = Form(None, alias="baseVersion", max_length=100),
-    replace: bool = Form(False),
-    message: str | None = Form(None, max_length=5000),
-    branch: str = Form(MAIN, max_length=64),
-    conflict: str = Form("copy", pattern="^(copy|reject)$"),
 ) -> JSONResponse:
     """Upload with optimistic concurrency: 201 new file, 200 new version, 409 with a
     materialised ``_conflict_`` copy when ``baseVersion`` is stale (``conflict=reject``: none)."""
-    uploads.checked_name(file)
     f = await service.folder(
         ctx.session, user=ctx.user, workspace=workspace, username=username, write=True
     )
     # Release SQLite's write lock while the bytes stream to the blob store; the version is
     # recorded in a fresh transaction below.
     await ctx.session.commit()
-    blob = await uploads.store(ctx.runtime.blobs, file, max_mb=ctx.runtime.settings.max_upload_mb)
+    form = await uploads.receive(request, ctx.runtime, max_files=1)
+    if not form.files or form.files[0].field != "file":
+        raise Invalid("Send the file in a form field named file.", code="FILE_REQUIRED")
+    sent = form.files[0]
+    blob = uploads.stored(sent.filename, sent.blob.sha256, sent.blob.size)
+    conflict = form.value("conflict") or "copy"
+    if conflict not in ("copy", "reject"):
+        raise Invalid("conflict must be copy or reject.", code="INVALID_FIELD")
     outcome = await service.upload(
         ctx.session,
         f=f,
         actor=ctx.user,
         name=blob.original_name,
         blob=blob,
-        base_version=base_version,
-        replace=replace,
-        message=message,
-        branch=branch,
+        base_version=uploads.text(form, "baseVersion", max_length=100),
+        replace=uploads.flag(form, "replace"),
+        message=uploads.text(form, "message", max_length=5000),
+        branch=uploads.text(form, "branch", max_length=64) or MAIN,
         on_conflict="reject" if conflict == "reject" else "copy",
     )
     body = _upload_result(outcome, f)
@@ -239,32 +284,30 @@ async def upload_file(
 
 
 @router.post(
-    "/v1/uploads", dependencies=[Depends(rate_limit("upload", "30/minute", key=_workspace_ip))]
+    "/v1/uploads",
+    openapi_extra=BATCH_FORM,
+    dependencies=[Depends(rate_limit("upload", "30/minute", key=_workspace_ip))],
 )
 async def upload_files(
+    request: Request,
     ctx: Ctx,
     workspace: str = Query(..., max_length=64),
     username: str | None = Query(None, max_length=64),
-    files: list[UploadFile] = File(..., alias="files[]"),
-    replace: bool = Form(False),
 ) -> dict[str, Any]:
-    """Batch upload (at most 20): all names are checked first, then every file is stored in
-    one transaction; an existing name without ``replace`` becomes a ``_conflict_`` copy."""
-    if len(files) > MAX_BATCH:
-        raise Invalid(
-            f"At most {MAX_BATCH} files per batch; got {len(files)}.", code="TOO_MANY_FILES"
-        )
-    names = [uploads.checked_name(upload)[0] for upload in files]
-    if len(set(names)) != len(names):
-        raise Invalid("The batch names the same file twice.", code="DUPLICATE_FILENAME")
+    """Batch upload (at most 20): every name is checked as it arrives, then all files are
+    recorded in one transaction; an existing name without ``replace`` becomes a conflict copy."""
     f = await service.folder(
         ctx.session, user=ctx.user, workspace=workspace, username=username, write=True
     )
     await ctx.session.commit()  # as in /v1/upload: no write lock while bytes stream
-    blobs = [
-        await uploads.store(ctx.runtime.blobs, upload, max_mb=ctx.runtime.settings.max_upload_mb)
-        for upload in files
-    ]
+    form = await uploads.receive(request, ctx.runtime, max_files=MAX_BATCH)
+    if not form.files:
+        raise Invalid("Send the files in form fields named files[].", code="FILE_REQUIRED")
+    blobs = [uploads.stored(s.filename, s.blob.sha256, s.blob.size) for s in form.files]
+    names = [b.original_name for b in blobs]
+    if len(set(names)) != len(names):
+        raise Invalid("The batch names the same file twice.", code="DUPLICATE_FILENAME")
+    replace = uploads.flag(form, "replace")
     results = []
     for blob in blobs:
         outcome = await service.upload(
@@ -370,9 +413,7 @@ async def signed_url(
 
 
 @router.get("/v1/serve-signed/{workspace}/{username}/{filename}", operation_id="serve_signed")
-@router.head(
-    "/v1/serve-signed/{workspace}/{username}/{filename}", operation_id="serve_signed_head"
-)
+@router.head("/v1/serve-signed/{workspace}/{username}/{filename}", operation_id="serve_signed_head")
 async def serve_signed(
     workspace: str,
     username: str,

@@ -1,35 +1,55 @@
-"""Moving uploaded bytes into the blob store: streamed, size-capped, typed by extension."""
+"""Uploads: checking names and types before any byte is stored, and reading the multipart body
+straight into the blob store."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from starlette.requests import Request
 
-from starlette.datastructures import UploadFile
-
-from threadline.blobs import CHUNK_SIZE, BlobStore, BlobTooLarge
-from threadline.errors import PayloadTooLarge
+from threadline.errors import Invalid
+from threadline.runtime import Runtime
+from threadline.vault.multipart import StreamedForm, read_form
 from threadline.vault.paths import content_type_for, safe_filename
 from threadline.vault.service import StoredBlob
 
 
-def checked_name(upload: UploadFile) -> tuple[str, str]:
-    """The upload's safe file name and content type (400 / 415 before any byte is stored)."""
-    name = safe_filename(upload.filename or "")
+def checked_name(filename: str) -> tuple[str, str]:
+    """A safe file name and its content type (400 / 415 before any byte is stored)."""
+    name = safe_filename(filename)
     return name, content_type_for(name)
 
 
-async def store(blobs: BlobStore, upload: UploadFile, *, max_mb: int) -> StoredBlob:
-    """Stream ``upload`` into the blob store; 413 past ``MAX_UPLOAD_MB`` (nothing kept)."""
-    name, content_type = checked_name(upload)
+def _check(_field: str, filename: str) -> None:
+    checked_name(filename)
 
-    async def chunks() -> AsyncIterator[bytes]:
-        while chunk := await upload.read(CHUNK_SIZE):
-            yield chunk
 
-    try:
-        info = await blobs.put_stream(chunks(), max_bytes=max_mb * 1024 * 1024)
-    except BlobTooLarge:
-        raise PayloadTooLarge(f"{name} is larger than MAX_UPLOAD_MB={max_mb}.") from None
-    return StoredBlob(
-        sha256=info.sha256, size=info.size, content_type=content_type, original_name=name
+async def receive(request: Request, runtime: Runtime, *, max_files: int) -> StreamedForm:
+    """The request's form, its files already in the blob store (413 past ``MAX_UPLOAD_MB``)."""
+    return await read_form(
+        request,
+        blobs=runtime.blobs,
+        max_file_bytes=runtime.settings.max_upload_mb * 1024 * 1024,
+        max_files=max_files,
+        check_file=_check,
     )
+
+
+def stored(filename: str, sha256: str, size: int) -> StoredBlob:
+    name, content_type = checked_name(filename)
+    return StoredBlob(sha256=sha256, size=size, content_type=content_type, original_name=name)
+
+
+def flag(form: StreamedForm, name: str) -> bool:
+    """A boolean form field: true/false, 1/0, yes/no, on/off (absent is false)."""
+    value = (form.value(name) or "").strip().lower()
+    if value in ("", "false", "0", "no", "off"):
+        return False
+    if value in ("true", "1", "yes", "on"):
+        return True
+    raise Invalid(f"{name} must be true or false, not {value!r}.", code="INVALID_FIELD")
+
+
+def text(form: StreamedForm, name: str, *, max_length: int) -> str | None:
+    value = form.value(name)
+    if value is not None and len(value) > max_length:
+        raise Invalid(f"{name} is longer than {max_length} characters.", code="INVALID_FIELD")
+    return value or None
