@@ -194,7 +194,7 @@ async def checkin_file(file_id: uuid.UUID, request: Request, ctx: Ctx) -> JSONRe
     )
     await ctx.session.delete(lock)
     await ctx.session.flush()
-    service._record(ctx.session, ctx.user, access.workspace, vault_file, "checkin", before)
+    service.record(ctx.session, ctx.user, access.workspace, vault_file, "checkin", before)
     return data(
         {
             "success": True,

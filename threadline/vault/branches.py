@@ -99,18 +99,7 @@ async def create_branch(
     await ensure_branch(session, f.access, branch, actor)
     name, on = (suffix_branch_name(base, branch), MAIN) if suffix_writes else (base, branch)
     blob = StoredBlob(main.sha256, main.size, main.content_type, main.name)
-    copy = VaultFile(
-        workspace_id=f.access.workspace.id,
-        owner_id=f.owner.id,
-        name=name,
-        branch=on,
-        current_version=0,
-        sha256=main.sha256,
-        size=main.size,
-        content_type=main.content_type,
-        item_id=main.item_id,
-        versions=[],
-    )
+    copy = service.new_file(f, name, blob, on, item_id=main.item_id)
     session.add(copy)
     service.add_version(
         session,
@@ -121,7 +110,7 @@ async def create_branch(
         source="branch",
     )
     await session.flush()
-    service._record(session, actor, f.access.workspace, copy, "branch", {"from": main.etag})
+    service.record(session, actor, f.access.workspace, copy, "branch", {"from": main.etag})
     return copy
 
 
@@ -169,7 +158,7 @@ async def merge(
         source="merge",
     )
     await session.flush()
-    service._record(session, actor, f.access.workspace, main, "merge", before)
+    service.record(session, actor, f.access.workspace, main, "merge", before)
     return main
 
 
@@ -265,5 +254,5 @@ async def resolve(
     for copy in copies:
         copy.deleted_at = utcnow()
         copy.deleted_by_id = actor.id
-        service._record(session, actor, access.workspace, copy, "resolved")
+        service.record(session, actor, access.workspace, copy, "resolved")
     return updated

@@ -129,7 +129,7 @@ def snapshot(file: VaultFile) -> dict[str, Any]:
     }
 
 
-def _record(
+def record(
     session: AsyncSession,
     actor: User,
     workspace: Workspace,
@@ -180,7 +180,7 @@ def add_version(
     return version
 
 
-def _new_file(f: Folder, name: str, blob: StoredBlob, branch: str, **extra: Any) -> VaultFile:
+def new_file(f: Folder, name: str, blob: StoredBlob, branch: str, **extra: Any) -> VaultFile:
     return VaultFile(
         workspace_id=f.access.workspace.id,
         owner_id=f.owner.id,
@@ -226,7 +226,7 @@ async def upload(
     """
     current = await find_file(session, f, name, branch=branch, for_update=True)
     if current is None:
-        file = _new_file(f, name, blob, branch, item_id=item_id, description=description)
+        file = new_file(f, name, blob, branch, item_id=item_id, description=description)
         try:
             async with session.begin_nested():  # a concurrent first upload may win the name
                 session.add(file)
@@ -237,7 +237,7 @@ async def upload(
             if current is None:
                 raise
         else:
-            _record(session, actor, f.access.workspace, file, "create")
+            record(session, actor, f.access.workspace, file, "create")
             return UploadOutcome(file=file, version=version)
     await locks.ensure_can_modify(session, actor=actor, file=current)
     if replace or (
@@ -248,7 +248,7 @@ async def upload(
         if description is not None:
             current.description = description
         await session.flush()  # the version id goes into the response
-        _record(session, actor, f.access.workspace, current, "version", before)
+        record(session, actor, f.access.workspace, current, "version", before)
         return UploadOutcome(file=current, version=version)
     why = (
         f"{f.path(name)} is at {current.etag}, not {base_version}"
@@ -273,7 +273,7 @@ async def _conflict_copy(
     n = 1
     while True:
         name = conflict_name(original.name, actor.username, stamp, n)
-        copy = _new_file(
+        copy = new_file(
             f, name, blob, original.branch, conflict_of_id=original.id, item_id=original.item_id
         )
         try:
@@ -284,7 +284,7 @@ async def _conflict_copy(
         except IntegrityError:
             n += 1  # another conflict in the same second
             continue
-        _record(
+        record(
             session, actor, f.access.workspace, copy, "conflict", {"conflictOf": str(original.id)}
         )
         return copy
@@ -331,7 +331,7 @@ async def trash(session: AsyncSession, *, actor: User, access: Access, file: Vau
     file.deleted_at = utcnow()
     file.deleted_by_id = actor.id
     await locks.drop_lock(session, file)
-    _record(session, actor, access.workspace, file, "delete", before)
+    record(session, actor, access.workspace, file, "delete", before)
 
 
 async def list_trash(
@@ -372,7 +372,7 @@ async def restore(session: AsyncSession, *, actor: User, f: Folder, key: str) ->
         )
     file.deleted_at = None
     file.deleted_by_id = None
-    _record(session, actor, f.access.workspace, file, "restore")
+    record(session, actor, f.access.workspace, file, "restore")
     return file
 
 
@@ -419,7 +419,7 @@ async def propagate(
     for copy in copies:
         before = snapshot(copy)
         add_version(session, copy, blob, actor=actor, message=message, source=source)
-        _record(session, actor, access.workspace, copy, source, before)
+        record(session, actor, access.workspace, copy, source, before)
     await session.flush()
     return list(copies)
 
@@ -473,7 +473,7 @@ async def backfill(session: AsyncSession, *, actor: User, access: Access, owner:
     f = Folder(access=access, owner=owner)
     for source in newest.values():
         blob = StoredBlob(source.sha256, source.size, source.content_type, source.name)
-        copy = _new_file(
+        copy = new_file(
             f, source.name, blob, MAIN, item_id=source.item_id, description=source.description
         )
         session.add(copy)
@@ -486,7 +486,7 @@ async def backfill(session: AsyncSession, *, actor: User, access: Access, owner:
             source="backfill",
         )
         await session.flush()
-        _record(session, actor, access.workspace, copy, "backfill")
+        record(session, actor, access.workspace, copy, "backfill")
     return len(newest)
 
 
