@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from sqlalchemy import Integer, String, and_, cast, literal, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -39,7 +40,7 @@ class Line:
     refdes: str | None
     notes: str | None
     sort_index: int
-    attributes: dict[str, Any]
+    attributes: Any  # the column's JSON text (or a dict, if the driver decoded it)
     date_from: date | None
     date_to: date | None
     serial_from: int | None
@@ -59,6 +60,15 @@ class Line:
     level: int = 1
 
     def effectivity(self) -> dict[str, Any]:
+        if (
+            self.date_from is None
+            and self.date_to is None
+            and self.serial_from is None
+            and self.serial_to is None
+            and self.lot_from is None
+            and self.lot_to is None
+        ):
+            return NO_EFFECTIVITY  # most lines: one shared, never-mutated dict
         return {
             "dateFrom": self.date_from.isoformat() if self.date_from else None,
             "dateTo": self.date_to.isoformat() if self.date_to else None,
@@ -68,6 +78,10 @@ class Line:
             "lotTo": self.lot_to,
         }
 
+
+NO_EFFECTIVITY: dict[str, Any] = dict.fromkeys(
+    ("dateFrom", "dateTo", "serialFrom", "serialTo", "lotFrom", "lotTo")
+)
 
 _LINE_COLUMNS = (
     type_coerce(BomItem.id, String),
@@ -79,7 +93,8 @@ _LINE_COLUMNS = (
     BomItem.refdes,
     BomItem.notes,
     BomItem.sort_index,
-    BomItem.attributes,
+    # Raw JSON text, embedded as-is in the tree response (see tree_json): no parse, no re-dump.
+    type_coerce(BomItem.attributes, String),
     BomItem.date_from,
     BomItem.date_to,
     BomItem.serial_from,
@@ -190,14 +205,25 @@ def _number(value: Decimal | None) -> float | None:
     return float(value) if value is not None else None
 
 
+def _raw_json(value: Any) -> Any:
+    """JSON text from the database goes into the response untouched (orjson.Fragment)."""
+    return orjson.Fragment(value) if isinstance(value, str) else value
+
+
 def tree_json(structure: Structure) -> list[dict[str, Any]]:
     """The indented tree as JSON-ready dicts (serialised with orjson: 100k lines stay fast)."""
 
-    def node(line: Line) -> dict[str, Any]:
+    part_ids: dict[Any, str] = {}  # ~5 lines per part: format each part id once
+
+    def node(line: Line, parent_id: str | None) -> dict[str, Any]:
+        line_id = uuid_text(line.id)
+        part_id = part_ids.get(line.child_part_id)
+        if part_id is None:
+            part_id = part_ids[line.child_part_id] = uuid_text(line.child_part_id)
         return {
-            "id": uuid_text(line.id),
-            "parentItemId": uuid_text(line.parent_item_id),
-            "childPartId": uuid_text(line.child_part_id),
+            "id": line_id,
+            "parentItemId": parent_id,
+            "childPartId": part_id,
             "childVersionId": uuid_text(line.child_version_id),
             "partNumber": line.part_number,
             "name": line.name,
@@ -207,16 +233,16 @@ def tree_json(structure: Structure) -> list[dict[str, Any]]:
             "refdes": line.refdes,
             "notes": line.notes,
             "sortIndex": line.sort_index,
-            "attributes": line.attributes,
+            "attributes": _raw_json(line.attributes),
             "effectivity": line.effectivity(),
             "alternates": line.alternates,
             "unitCost": _number(line.unit_cost),
             "currency": line.currency,
-            "children": [node(child) for child in line.children],
+            "children": [node(child, line_id) for child in line.children],
         }
 
-    # Iterative post-order would avoid Python's recursion limit; MAX_DEPTH keeps depth small.
-    return [node(root) for root in structure.roots]
+    # Recursion depth is the BOM's depth, far below Python's limit (MAX_DEPTH levels at most).
+    return [node(root, None) for root in structure.roots]
 
 
 # --- cost rollup ----------------------------------------------------------------------------
