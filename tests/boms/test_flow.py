@@ -116,3 +116,25 @@ async def test_multi_level_flow(make_actor):
     assert diff["removed"] == []
     for kind in ("export.xlsx", "export.erp.csv", "export.flat.csv"):
         assert (await c.get(f"/v1/boms/{bom_id}/{kind}")).status_code == 200
+
+
+async def test_line_attributes_round_trip_in_the_tree(make_actor):
+    alice = await make_actor("alice", workspace="acme", role="engineer")
+    c = alice.client
+    top = await _part(c, "TOP-2")
+    screw = await _part(c, "SCREW-2")
+    bom = (
+        await c.post(
+            "/v1/boms",
+            json={"workspace": "acme", "assemblyPartId": top["id"], "revision": "A"},
+        )
+    ).json()
+    attributes = {"torque": "5 Nm", "loctite": 243, "nested": {"ok": True}}
+    r = await c.post(
+        f"/v1/boms/{bom['id']}/items",
+        json={"items": [{"childPartId": screw["id"], "qty": 4, "attributes": attributes}]},
+    )
+    assert r.status_code == 200, r.text
+    tree = (await c.get(f"/v1/boms/{bom['id']}")).json()
+    assert tree["items"][0]["attributes"] == attributes
+    assert tree["items"][0]["effectivity"]["dateFrom"] is None
