@@ -15,14 +15,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.auth.service import Access
 from threadline.boms import effectivity, service
 from threadline.boms.models import AlternateApproval, Bom, BomItem, BomItemAlternate
 from threadline.catalog.models import Domain, Lifecycle, Part
-from threadline.db import new_id, table, utcnow
+from threadline.db import insert_rows, new_id, utcnow
 from threadline.errors import Invalid
 from threadline.imports import ImportReport, Problems, parse_decimal
 from threadline.tabular import expand_refdes, read_table
@@ -318,8 +318,7 @@ async def _create_parts(
                 "currency": None, "created_at": now, "updated_at": now,
             }
         )  # fmt: skip
-    for start in range(0, len(rows), CHUNK):
-        await session.execute(insert(table(Part)), rows[start : start + CHUNK])
+    await insert_rows(session, Part, rows)
     return created
 
 
@@ -334,5 +333,4 @@ async def _add_alternates(
         for line in lines
         for a in dict.fromkeys(line.alternates)
     ]  # fmt: skip
-    for start in range(0, len(rows), CHUNK):
-        await session.execute(insert(table(BomItemAlternate)), rows[start : start + CHUNK])
+    await insert_rows(session, BomItemAlternate, rows)

@@ -142,7 +142,7 @@ async def load_structure(
             .where(BomItem.bom_id == bom_id)
         )
     ).all()
-    lines: dict[Any, Line] = {row[0]: Line(*row) for row in rows}
+    lines: dict[Any, Line] = {row[0]: Line(*tuple(row)) for row in rows}
     if with_alternates and lines:
         alternates = (
             await session.execute(

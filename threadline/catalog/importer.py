@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.audit import service as audit
@@ -15,7 +15,7 @@ from threadline.auth.models import Role
 from threadline.auth.service import Access
 from threadline.catalog import settings as bom_settings
 from threadline.catalog.models import Domain, Lifecycle, Part, PartTag
-from threadline.db import new_id, table, utcnow
+from threadline.db import insert_rows, new_id, utcnow
 from threadline.imports import ImportReport, Problems, parse_bool, parse_decimal
 from threadline.tabular import read_table
 
@@ -251,8 +251,6 @@ async def _apply(
             ]
         current.updated_at = now
         updated += 1
-    for start in range(0, len(new_parts), CHUNK):
-        await session.execute(insert(table(Part)), new_parts[start : start + CHUNK])
-    for start in range(0, len(new_tags), CHUNK):
-        await session.execute(insert(table(PartTag)), new_tags[start : start + CHUNK])
+    await insert_rows(session, Part, new_parts)
+    await insert_rows(session, PartTag, new_tags)
     return len(new_parts), updated
