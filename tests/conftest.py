@@ -108,6 +108,10 @@ def settings(test_home: Path) -> Settings:
         argon2_time_cost=1,
         argon2_memory_kib=1024,
         demo=False,
+        # Events and presence go through Redis when a test Redis is configured; a fresh key
+        # prefix per test keeps tests from seeing each other's events.
+        redis_url=TEST_REDIS_URL,
+        redis_prefix=f"tl-test-{uuid.uuid4().hex}",
     )
 
 
@@ -118,13 +122,17 @@ def rate_limiter() -> RateLimiter:
 
 
 @pytest.fixture
-def app(
+async def app(
     settings: Settings,
     engine: AsyncEngine,
     sessionmaker: async_sessionmaker[AsyncSession],
     rate_limiter: RateLimiter,
 ):
-    return create_app(settings, engine=engine, sessionmaker=sessionmaker, rate_limiter=rate_limiter)
+    application = create_app(
+        settings, engine=engine, sessionmaker=sessionmaker, rate_limiter=rate_limiter
+    )
+    yield application
+    await application.state.runtime.broker.close()
 
 
 def _client(app, **kwargs) -> httpx.AsyncClient:

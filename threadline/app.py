@@ -19,7 +19,9 @@ from threadline.catalog import api as catalog_api
 from threadline.config import Settings, get_settings
 from threadline.db import create_engine, create_sessionmaker
 from threadline.errors import install_error_handlers
-from threadline.events.presence import Presence
+from threadline.events import api as events_api
+from threadline.events.broker import create_broker
+from threadline.events.presence import create_presence
 from threadline.faces import cascadia
 from threadline.middleware import BodyLimitMiddleware
 from threadline.ratelimit import RateLimiter
@@ -48,13 +50,15 @@ def create_app(
             time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
         ),
         secret_key=load_secret_key(settings),
-        presence=Presence(),
+        presence=create_presence(settings.redis_url, prefix=settings.redis_prefix),
+        broker=create_broker(settings.redis_url, prefix=settings.redis_prefix),
         blobs=blobs or create_blob_store(settings),
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        await runtime.broker.close()
         if owns_engine:
             await engine.dispose()
 
@@ -76,6 +80,7 @@ def create_app(
         boms_api.router,
         vault_api.router,
         cascadia.router,
+        events_api.router,
     ):
         app.include_router(router)
     return app

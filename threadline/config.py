@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, description="Shares events, presence and rate limits between processes."
     )
+    redis_prefix: str = Field(
+        default="threadline", description="Prefix of every Redis key (several servers, one Redis)."
+    )
     secret_key: str | None = Field(
         default=None,
         description="Signs CSRF tokens and signed URLs; default a random key kept in home.",

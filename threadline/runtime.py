@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from threadline.auth.security import Passwords
 from threadline.blobs import BlobStore
 from threadline.config import Settings
+from threadline.events.broker import Broker
 from threadline.events.presence import Presence
 from threadline.ratelimit import RateLimiter
 
@@ -23,6 +24,7 @@ class Runtime:
     passwords: Passwords
     secret_key: bytes
     presence: Presence
+    broker: Broker
     blobs: BlobStore
 
 

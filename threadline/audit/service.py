@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.audit.models import AuditEvent
 from threadline.auth.models import User, Workspace
+from threadline.db import pending_events
+from threadline.events import typed
 from threadline.pagination import PageParams, paginate
 
 
@@ -24,11 +26,13 @@ def record(
     action: str,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    notify: str | None = None,
 ) -> AuditEvent:
     """Record one change in the same transaction as the change itself.
 
     If the surrounding transaction rolls back, so does this row: the log never claims a change
-    that did not happen.
+    that did not happen. A workspace change also becomes a live event, published once the
+    transaction has committed (``notify``: deliver it to that username only).
     """
     event = AuditEvent(
         workspace_id=workspace.id if workspace else None,
@@ -41,6 +45,18 @@ def record(
         after=after,
     )
     session.add(event)
+    if workspace is not None:
+        pending_events(session).append(
+            typed.from_audit(
+                workspace=workspace.name,
+                actor=actor.username if actor else None,
+                entity_type=entity_type,
+                entity_id=str(entity_id),
+                action=action,
+                after=after,
+                to=notify,
+            )
+        )
     return event
 
 

@@ -21,7 +21,6 @@ from threadline.errors import Conflict, Forbidden, Invalid, ThreadlineError
 from threadline.schemas import ApiModel
 from threadline.vault import items, locks, service, uploads
 from threadline.vault.models import MAIN, FileLock, LockKind, VaultFile
-from threadline.vault.service import Folder
 from threadline.vault.serving import file_response
 
 router = APIRouter(prefix="/api", tags=["cascadia"])
@@ -353,7 +352,6 @@ async def upload_to_item(item_id: uuid.UUID, request: Request, ctx: Ctx) -> JSON
     access, part = await items.item_access(
         ctx.session, user=ctx.user, item_id=item_id, minimum=Role.engineer
     )
-    f = Folder(access=access, owner=ctx.user)
     await ctx.session.commit()  # no SQLite write lock while the bytes stream
     form = await uploads.receive(request, ctx.runtime, max_files=MAX_BATCH)
     raw_branch = form.value("branchId")
@@ -365,13 +363,21 @@ async def upload_to_item(item_id: uuid.UUID, request: Request, ctx: Ctx) -> JSON
             raise Invalid("branchId must be a UUID.", code="INVALID_BRANCH") from None
     if not form.files:
         raise Invalid("Send at least one file field.", code="NO_FILES")
+    await items.ensure_can_add_files(ctx.session, actor=ctx.user, part=part, branch_name=on)
     stored = [(s.field, uploads.stored(s.filename, s.blob.sha256, s.blob.size)) for s in form.files]
     out = []
     for key, blob in stored:
         description = uploads.text(form, f"{key}_description", max_length=5000)
         outcome = await service.upload(
             ctx.session,
-            f=f,
+            f=await items.upload_folder(
+                ctx.session,
+                access=access,
+                actor=ctx.user,
+                part=part,
+                name=blob.original_name,
+                branch_name=on,
+            ),
             actor=ctx.user,
             name=blob.original_name,
             blob=blob,

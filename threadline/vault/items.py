@@ -16,7 +16,9 @@ from threadline.catalog import service as catalog
 from threadline.catalog.models import Part
 from threadline.db import utcnow
 from threadline.errors import Conflict, Forbidden, Invalid, Locked, NotFound
-from threadline.vault.models import Branch, ItemCheckout, ItemLock
+from threadline.vault import service
+from threadline.vault.models import Branch, ItemCheckout, ItemLock, VaultFile
+from threadline.vault.service import Folder
 
 
 async def item_access(
@@ -133,16 +135,73 @@ async def lock_status(session: AsyncSession, part: Part) -> dict[str, Any]:
     }
 
 
-async def checkout(
-    session: AsyncSession, *, actor: User, access: Access, part: Part, on: Branch
-) -> ItemCheckout:
-    """Check the item out to ``actor`` on a branch (cascadia rules 1 and 2)."""
+async def _refuse_item_lock(session: AsyncSession, actor: User, part: Part) -> None:
+    """423 ITEM_LOCKED when another user holds the item lock (cascadia rule 1)."""
     held = await session.scalar(select(ItemLock).where(ItemLock.item_id == part.id))
     if held and held.owner_id != actor.id:
         holder = await _holder(session, held.owner_id)
         raise Locked(
             f"Item is locked by {holder.name if holder else 'another user'}.", code="ITEM_LOCKED"
         )
+
+
+async def ensure_can_add_files(
+    session: AsyncSession, *, actor: User, part: Part, branch_name: str
+) -> None:
+    """423 when another user's item lock (rule 1) or checkout of the item on ``branch_name``
+    (rule 2) forbids adding files to the item there; files that already exist are guarded
+    by :func:`threadline.vault.locks.ensure_can_modify`."""
+    await _refuse_item_lock(session, actor, part)
+    held = await session.scalar(
+        select(ItemCheckout)
+        .join(Branch, Branch.id == ItemCheckout.branch_id)
+        .where(ItemCheckout.item_id == part.id, Branch.name == branch_name)
+    )
+    if held and held.owner_id != actor.id:
+        holder = await _holder(session, held.owner_id)
+        raise Locked(
+            f"Item is already checked out by {holder.name if holder else 'another user'} "
+            f"on branch {branch_name}.",
+            code="CHECKOUT_CONFLICT",
+        )
+
+
+async def upload_folder(
+    session: AsyncSession, *, access: Access, actor: User, part: Part, name: str, branch_name: str
+) -> Folder:
+    """Where an upload of ``name`` to the item goes: the folder holding the item's file of that
+    name on the branch, whoever uploaded it first (a Cascadia file belongs to its item), else
+    the uploader's own folder. 409 when the uploader's ``name`` there belongs to another item."""
+    existing = await session.scalar(
+        select(VaultFile)
+        .where(
+            VaultFile.item_id == part.id,
+            VaultFile.name == name,
+            VaultFile.branch == branch_name,
+            VaultFile.deleted_at.is_(None),
+        )
+        .order_by(VaultFile.created_at)
+        .limit(1)
+    )
+    if existing is not None and existing.owner_id != actor.id:
+        owner = await session.get(User, existing.owner_id)
+        if owner is not None:
+            return Folder(access=access, owner=owner)
+    f = Folder(access=access, owner=actor)
+    clash = existing or await service.find_file(session, f, name, branch=branch_name)
+    if clash is not None and clash.item_id not in (None, part.id):
+        raise Conflict(
+            f"{f.path(name)} belongs to another item; rename the file to attach it here.",
+            code="FILE_EXISTS",
+        )
+    return f
+
+
+async def checkout(
+    session: AsyncSession, *, actor: User, access: Access, part: Part, on: Branch
+) -> ItemCheckout:
+    """Check the item out to ``actor`` on a branch (cascadia rules 1 and 2)."""
+    await _refuse_item_lock(session, actor, part)
     row = await session.scalar(
         select(ItemCheckout)
         .where(ItemCheckout.item_id == part.id, ItemCheckout.branch_id == on.id)

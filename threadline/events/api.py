@@ -1,0 +1,93 @@
+"""``GET /v1/events``: a workspace's live events as Server-Sent Events (productflo-sync-api:
+Workspaces & Presence). Authenticated, scoped to one workspace, with heartbeats, an ``id:`` per
+event and ``Last-Event-ID`` replay from the workspace's bounded log."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Header, Query, Request
+from sse_starlette import EventSourceResponse
+
+from threadline.auth.deps import Ctx
+from threadline.db import utcnow
+from threadline.errors import Forbidden
+from threadline.events.broker import Broker, Event
+from threadline.events.presence import Presence
+
+router = APIRouter(tags=["events"])
+
+HEARTBEAT_S = 15.0
+
+
+def _order(event_id: str) -> tuple[int, ...]:
+    """Comparable form of an event id (``"42"`` in memory, ``"1732550000000-3"`` in Redis)."""
+    try:
+        return tuple(int(p) for p in event_id.split("-"))
+    except ValueError:
+        return (0,)
+
+
+def _frame(event: Event) -> dict[str, Any]:
+    # No ``event:`` field: browsers deliver unnamed events to EventSource.onmessage.
+    return {"id": event["id"], "data": orjson.dumps(event).decode()}
+
+
+async def _presence_event(
+    broker: Broker, presence: Presence, workspace: Any, username: str, action: str
+) -> None:
+    online = sorted(await presence.online_usernames(workspace.id))
+    await broker.publish(
+        workspace.name,
+        {"type": "presence", "action": action, "workspace": workspace.name, "username": username,
+         "online": online, "at": utcnow().isoformat()},
+    )  # fmt: skip
+
+
+@router.get("/v1/events", response_class=EventSourceResponse)
+async def events(
+    request: Request,
+    ctx: Ctx,
+    workspace: str = Query(..., max_length=64),
+    username: str | None = Query(None, max_length=64),
+    last_event_id: str | None = Header(None, alias="Last-Event-ID", max_length=64),
+    since: str | None = Query(None, alias="lastEventId", max_length=64),
+) -> EventSourceResponse:
+    """Stream the workspace's events; reconnect with ``Last-Event-ID`` to replay missed ones."""
+    access = await ctx.require_role(workspace, "viewer")
+    if username and username.lower() != ctx.user.username:
+        raise Forbidden("A stream is opened as yourself.", code="FORBIDDEN")
+    ws, me = access.workspace, ctx.user.username
+    broker, presence = ctx.runtime.broker, ctx.runtime.presence
+    resume = last_event_id or since
+
+    async def stream() -> AsyncIterator[dict[str, Any]]:
+        subscription = broker.subscribe(ws.name)  # before the replay: nothing falls in between
+        if await presence.connect(ws.id, me):
+            await _presence_event(broker, presence, ws, me, "join")
+        try:
+            newest: tuple[int, ...] = ()
+            if resume:
+                for event in await broker.replay(ws.name, resume):
+                    newest = _order(event["id"])
+                    if event.get("to") in (None, me):
+                        yield _frame(event)
+            while True:
+                item = await subscription.get(HEARTBEAT_S)
+                if item == "timeout":
+                    await presence.refresh(ws.id, me)
+                    continue
+                if not isinstance(item, dict):
+                    break  # this client fell too far behind: it reconnects and replays
+                if newest and _order(item["id"]) <= newest:
+                    continue  # already sent by the replay
+                if item.get("to") in (None, me):
+                    yield _frame(item)
+        finally:
+            subscription.close()
+            if await presence.disconnect(ws.id, me):
+                await _presence_event(broker, presence, ws, me, "leave")
+
+    return EventSourceResponse(stream(), ping=HEARTBEAT_S, send_timeout=30)
