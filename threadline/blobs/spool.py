@@ -47,6 +47,19 @@ class _TempFile:
         self._file.write(data)
         self._hash.update(data)
 
+    def write_bytes(self, data: bytes | bytearray) -> None:
+        self._file.write(data)
+
+    def hash_bytes(self, data: bytes | bytearray) -> None:
+        self._hash.update(data)
+
+    async def write_batch(self, data: bytes | bytearray) -> None:
+        """Write and hash one batch on two worker threads at once: both release the GIL, so
+        hashing overlaps the kernel's copy instead of following it (measured on bench.vault)."""
+        async with anyio.create_task_group() as group:
+            group.start_soon(anyio.to_thread.run_sync, self.write_bytes, data)
+            group.start_soon(anyio.to_thread.run_sync, self.hash_bytes, data)
+
     def finish(self) -> str:
         """Flush (and fsync, when asked) and close; return the hex digest."""
         self._file.flush()
@@ -74,14 +87,14 @@ async def spool_to_temp(
             if max_bytes is not None and size > max_bytes:
                 raise BlobTooLarge(max_bytes)
             if not buffer and len(chunk) >= CHUNK_SIZE:
-                await anyio.to_thread.run_sync(temp.write, chunk)  # no copy of a large chunk
+                await temp.write_batch(chunk)  # no copy of a large chunk
                 continue
             buffer += chunk
             if len(buffer) >= CHUNK_SIZE:
                 batch, buffer = buffer, bytearray()
-                await anyio.to_thread.run_sync(temp.write, batch)
+                await temp.write_batch(batch)
         if buffer:
-            await anyio.to_thread.run_sync(temp.write, buffer)
+            await temp.write_batch(buffer)
         digest = await anyio.to_thread.run_sync(temp.finish)
     except BaseException:
         with anyio.CancelScope(shield=True):

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from threadline.auth.deps import Ctx, RequestContext
 from threadline.auth.models import Membership, Role, User
 from threadline.catalog import service as catalog
+from threadline.db import iso
 from threadline.errors import Conflict, Forbidden, Invalid, ThreadlineError
 from threadline.schemas import ApiModel
 from threadline.vault import items, locks, service, uploads
@@ -52,7 +53,7 @@ def file_json(file: VaultFile, lock: FileLock | None) -> dict[str, Any]:
         "version": file.current_version,
         "itemId": str(file.item_id) if file.item_id else None,
         "checkedOutBy": str(lock.owner_id) if lock else None,
-        "createdAt": service.iso(file.created_at),
+        "createdAt": iso(file.created_at),
     }
 
 
@@ -109,10 +110,10 @@ async def metadata(file_id: uuid.UUID, ctx: Ctx) -> JSONResponse:
         {
             "file": {
                 **file_json(file, lock),
-                "checkedOutAt": lock.created_at.isoformat() if lock else None,
+                "checkedOutAt": iso(lock.created_at) if lock else None,
                 "storagePath": f"vault/{file.sha256[:2]}/{file.sha256[2:4]}/{file.sha256}",
                 "checksum": f"sha256:{file.sha256}",
-                "modifiedAt": service.iso(file.updated_at),
+                "modifiedAt": iso(file.updated_at),
             }
         }
     )
@@ -129,7 +130,7 @@ async def versions(file_id: uuid.UUID, ctx: Ctx) -> JSONResponse:
             "version": v.number,
             "originalFileName": v.original_name,
             "fileSize": v.size,
-            "createdAt": service.iso(v.created_at),
+            "createdAt": iso(v.created_at),
             "createdBy": str(v.author_id) if v.author_id else None,
         }
         for v, _username in rows
@@ -228,7 +229,7 @@ async def file_lock_status(file_id: uuid.UUID, ctx: Ctx) -> JSONResponse:
             "isLocked": True,
             "lockType": "file_lock",
             "lockedBy": items.person(holder),
-            "lockedAt": lock.created_at.isoformat(),
+            "lockedAt": iso(lock.created_at),
             "scope": "file",
         }
     )
@@ -274,7 +275,7 @@ async def batch_checkout(body: FileIds, ctx: Ctx) -> JSONResponse:
         return {
             "fileId": str(file.id),
             "fileName": file.name,
-            "checkedOutAt": lock.created_at.isoformat(),
+            "checkedOutAt": iso(lock.created_at),
         }
 
     response = await _batch(ctx, body.file_ids, one, "checkedOut", "Failed to checkout file", 201)
@@ -458,7 +459,7 @@ async def _checkout_item(
     return {
         "itemId": str(part.id),
         "branchId": str(on.id),
-        "checkedOutAt": row.created_at.isoformat(),
+        "checkedOutAt": iso(row.created_at),
     }
 
 

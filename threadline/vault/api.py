@@ -10,13 +10,14 @@ from fastapi.responses import JSONResponse
 
 from threadline.auth.deps import Ctx, RequestContext
 from threadline.auth.models import Role, User
+from threadline.db import iso
 from threadline.errors import Invalid, UnsupportedMediaType
 from threadline.pagination import PageParams, page_params
 from threadline.ratelimit import client_ip, rate_limit
 from threadline.schemas import Page
 from threadline.vault import branches, locks, service, signing, uploads
 from threadline.vault.models import MAIN, LockKind, VaultFile
-from threadline.vault.paths import ServePath, is_text, parse_serve_path
+from threadline.vault.paths import ServePath, check_branch_name, is_text, parse_serve_path
 from threadline.vault.schemas import (
     BranchIn,
     FileRead,
@@ -58,8 +59,8 @@ def file_read(file: VaultFile, workspace: str, username: str) -> FileRead:
         version=file.current_version,
         item_id=file.item_id,
         conflict_of=file.conflict_of_id,
-        created_at=service.iso(file.created_at),
-        updated_at=service.iso(file.updated_at),
+        created_at=iso(file.created_at),
+        updated_at=iso(file.updated_at),
     )
 
 
@@ -260,7 +261,7 @@ async def upload_file(
         base_version=uploads.text(form, "baseVersion", max_length=100),
         replace=uploads.flag(form, "replace"),
         message=uploads.text(form, "message", max_length=5000),
-        branch=uploads.text(form, "branch", max_length=64) or MAIN,
+        branch=check_branch_name(uploads.text(form, "branch", max_length=64) or MAIN),
         on_conflict="reject" if conflict == "reject" else "copy",
     )
     body = _upload_result(outcome, f)
@@ -455,7 +456,7 @@ async def _versions(ctx: RequestContext, file: VaultFile) -> list[dict[str, Any]
             message=v.message,
             author=author,
             source=v.source,
-            created_at=service.iso(v.created_at),
+            created_at=iso(v.created_at),
         ).model_dump(mode="json", by_alias=True)
         for v, author in await service.versions_of(ctx.session, file)
     ]
@@ -617,7 +618,7 @@ async def list_trash(
         {
             **file_read(file, workspace, user).model_dump(mode="json", by_alias=True),
             "key": str(file.id),
-            "deletedAt": service.iso(file.deleted_at),
+            "deletedAt": iso(file.deleted_at),
         }
         for file, user in rows
     ]

@@ -16,7 +16,7 @@ from sqlalchemy.orm import aliased
 
 from threadline.auth.models import User
 from threadline.auth.service import Access
-from threadline.db import utcnow
+from threadline.db import iso, utcnow
 from threadline.errors import Conflict, Invalid, NotFound
 from threadline.vault import locks, service
 from threadline.vault.models import MAIN, Branch, VaultFile
@@ -79,7 +79,7 @@ async def list_branches(session: AsyncSession, f: Folder, base: str) -> list[dic
             "path": f.path(file.name),
             "etag": file.etag,
             "version": file.current_version,
-            "updatedAt": service.iso(file.updated_at),
+            "updatedAt": iso(file.updated_at),
             "main": name == MAIN,
         }
         for name, file in sorted(out.items(), key=lambda kv: (kv[0] != MAIN, kv[0]))
@@ -192,7 +192,7 @@ async def list_conflicts(
             path=service.serve_path(ws, orig_owner, orig.name),
             conflict_path=service.serve_path(ws, copy_user, copy.name),
             author=copy_user,
-            created_at=service.iso(copy.created_at),
+            created_at=iso(copy.created_at),
         )
         for copy, orig, copy_user, orig_owner in (
             await session.execute(stmt.order_by(VaultFile.created_at))

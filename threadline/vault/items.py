@@ -14,7 +14,7 @@ from threadline.auth.models import Role, User
 from threadline.auth.service import Access, require_role
 from threadline.catalog import service as catalog
 from threadline.catalog.models import Part
-from threadline.db import utcnow
+from threadline.db import iso, utcnow
 from threadline.errors import Conflict, Forbidden, Invalid, Locked, NotFound
 from threadline.vault import service
 from threadline.vault.models import Branch, ItemCheckout, ItemLock, VaultFile
@@ -129,7 +129,7 @@ async def lock_status(session: AsyncSession, part: Part) -> dict[str, Any]:
         "isLocked": True,
         "lockType": "lock",
         "lockedBy": person(await _holder(session, row.owner_id)),
-        "lockedAt": row.created_at.isoformat(),
+        "lockedAt": iso(row.created_at),
         "lockedFor": minutes,
         "scope": "item",
     }
@@ -248,5 +248,5 @@ async def checkout_status(session: AsyncSession, part: Part, on: Branch) -> dict
         "branchId": str(on.id),
         "branchName": on.name,
         "checkedOutBy": person(await _holder(session, row.owner_id)),
-        "checkedOutAt": row.created_at.isoformat(),
+        "checkedOutAt": iso(row.created_at),
     }

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.audit import service as audit
 from threadline.auth.models import User
 from threadline.auth.service import Access
-from threadline.db import utcnow
+from threadline.db import iso, utcnow
 from threadline.errors import Conflict, Forbidden, Invalid, Locked
 from threadline.vault.models import Branch, FileLock, ItemCheckout, ItemLock, LockKind, VaultFile
 
@@ -139,6 +139,7 @@ def _audit(
     file: VaultFile,
     action: str,
     after: dict[str, Any] | None = None,
+    notify: str | None = None,
 ) -> None:
     audit.record(
         session,
@@ -148,6 +149,7 @@ def _audit(
         entity_id=file.id,
         action=action,
         after={"name": file.name, **(after or {})},
+        notify=notify,
     )
 
 
@@ -206,6 +208,7 @@ async def request(
     row = await file_lock(session, file)
     if row is None:
         raise Conflict("The file is not locked; lock it yourself.", code="NOT_LOCKED")
+    holder = await session.get(User, row.owner_id)
     _audit(
         session,
         actor,
@@ -213,6 +216,7 @@ async def request(
         file,
         "lock_request",
         {"holder": str(row.owner_id), "from": actor.username},
+        notify=holder.username if holder else None,
     )
     return row
 
@@ -298,6 +302,6 @@ async def lock_info(session: AsyncSession, file: VaultFile, path: str) -> dict[s
         "path": path,
         "owner": owner.username if owner else None,
         "kind": row.kind.value,
-        "lockedAt": row.created_at.isoformat(),
-        "expiresAt": row.expires_at.isoformat() if row.expires_at else None,
+        "lockedAt": iso(row.created_at),
+        "expiresAt": iso(row.expires_at),
     }

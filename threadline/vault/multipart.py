@@ -20,7 +20,9 @@ from threadline.blobs import BlobInfo, BlobStore, BlobTooLarge
 from threadline.errors import Invalid, PayloadTooLarge, UnsupportedMediaType
 
 MAX_FIELD_BYTES = 64 * 1024
-_QUEUE_CHUNKS = 8  # chunks buffered between the parser and the blob writer (~8 MiB at most)
+# Chunks buffered between the parser and the blob writer. uvicorn hands over ~256 KiB chunks,
+# so this is ~8 MiB: enough for receiving and writing to overlap, small enough to stay flat.
+_QUEUE_CHUNKS = 32
 
 
 @dataclass

@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -511,7 +510,3 @@ async def file_at_path(session: AsyncSession, where: ServePath, *, branch: str =
 
 def serve_path(workspace: str, username: str, name: str) -> str:
     return str(ServePath(workspace, username, name))
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
