@@ -16,6 +16,7 @@ from threadline.auth.security import Passwords, load_secret_key
 from threadline.blobs import BlobStore, create_blob_store
 from threadline.boms import api as boms_api
 from threadline.catalog import api as catalog_api
+from threadline.collab import api as collab_api
 from threadline.config import Settings, get_settings
 from threadline.db import create_engine, create_sessionmaker
 from threadline.errors import install_error_handlers
@@ -79,6 +80,7 @@ def create_app(
         catalog_api.router,
         boms_api.router,
         vault_api.router,
+        collab_api.router,
         cascadia.router,
         events_api.router,
     ):

@@ -9,4 +9,5 @@ def load_all_models() -> None:
     import threadline.auth.models
     import threadline.boms.models
     import threadline.catalog.models
+    import threadline.collab.models
     import threadline.vault.models  # noqa: F401

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from threadline.auth.deps import Ctx, RequestContext
 from threadline.auth.models import Role, User
+from threadline.collab import service as collab
 from threadline.db import iso
 from threadline.errors import Invalid, UnsupportedMediaType
 from threadline.pagination import PageParams, page_params
@@ -445,6 +446,9 @@ async def serve_signed(
 
 
 async def _versions(ctx: RequestContext, file: VaultFile) -> list[dict[str, Any]]:
+    """Versions, newest first, each with the nearest comment's message (collaboration)."""
+    rows = await service.versions_of(ctx.session, file)
+    comments = await collab.nearest_comments(ctx.session, file=file, versions=[v for v, _ in rows])
     return [
         VersionRead(
             id=v.id,
@@ -457,8 +461,9 @@ async def _versions(ctx: RequestContext, file: VaultFile) -> list[dict[str, Any]
             author=author,
             source=v.source,
             created_at=iso(v.created_at),
+            comment=comments.get(v.id),
         ).model_dump(mode="json", by_alias=True)
-        for v, author in await service.versions_of(ctx.session, file)
+        for v, author in rows
     ]
 
 
@@ -474,7 +479,7 @@ async def list_versions(ctx: Ctx, path: str = Query(..., max_length=600)) -> dic
 async def timeline(
     ctx: Ctx, path: str = Query(..., max_length=600), types: str = Query("version", max_length=100)
 ) -> dict[str, Any]:
-    """A file's history as events, newest first (versions; comments and tasks join later)."""
+    """A file's versions, comments and tasks as one history, newest first."""
     wanted = {t.strip() for t in types.split(",") if t.strip()}
     unknown = wanted - {"version", "comment", "task"}
     if unknown:
@@ -482,11 +487,13 @@ async def timeline(
             f"Unknown timeline types: {', '.join(sorted(unknown))}.", code="INVALID_TYPES"
         )
     _f, file = await _at(ctx, path, write=False)
-    events = []
+    events: list[dict[str, Any]] = []
     if "version" in wanted:
-        events = [
+        events += [
             {"type": "version", "at": v["createdAt"], **v} for v in await _versions(ctx, file)
         ]
+    events += await collab.timeline_events(ctx.session, file=file, types=wanted - {"version"})
+    events.sort(key=lambda e: e["at"] or "", reverse=True)
     return {"path": path, "items": events, "total": len(events)}
 
 

@@ -1,0 +1,1 @@
+"""Collaboration around vault files: comments, design reviews, tasks, review templates."""
