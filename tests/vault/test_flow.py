@@ -5,12 +5,22 @@ from pathlib import Path
 
 from tests.conftest import assert_problem
 
-STEP = Path(__file__).resolve().parents[3] / "shared" / "data" / "real-boms" / "cad" / "bitaxe_SW_CS1213AGF260_CRS.step"
+STEP = (
+    Path(__file__).resolve().parents[3]
+    / "shared"
+    / "data"
+    / "real-boms"
+    / "cad"
+    / "bitaxe_SW_CS1213AGF260_CRS.step"
+)
 
 
 async def _upload(client, name, data, **form):
     return await client.post(
-        "/v1/upload", params={"workspace": "acme"}, files={"file": (name, data, "application/octet-stream")}, data=form
+        "/v1/upload",
+        params={"workspace": "acme"},
+        files={"file": (name, data, "application/octet-stream")},
+        data=form,
     )
 
 
@@ -35,7 +45,11 @@ async def test_vault_flow(make_actor):
     conflicts = (await alice.client.get("/v1/conflicts", params={"workspace": "acme"})).json()
     assert conflicts["total"] == 1
 
-    meta = (await alice.client.get("/v1/filemeta", params={"workspace": "acme", "filename": "bracket.step"})).json()
+    meta = (
+        await alice.client.get(
+            "/v1/filemeta", params={"workspace": "acme", "filename": "bracket.step"}
+        )
+    ).json()
     assert meta["sha256"] == v2["sha256"] and meta["lock"] is None
 
     # range serving
@@ -65,7 +79,7 @@ async def test_vault_flow(make_actor):
     r = await bob.client.get("/signed-url", params={"path": v2["path"], "ttlMs": 60000})
     assert r.status_code == 200, r.text
     url = r.json()["url"]
-    from httpx import ASGITransport, AsyncClient
+    from httpx import AsyncClient
 
     async with AsyncClient(transport=alice.client._transport, base_url="http://testserver") as anon:
         r = await anon.get(url)
@@ -76,35 +90,50 @@ async def test_vault_flow(make_actor):
     # versions + revert
     versions = (await alice.client.get("/v1/versions", params={"path": v2["path"]})).json()
     assert [v["version"] for v in versions["items"]] == [2, 1]
-    r = await alice.client.post("/v1/revert", json={"path": v2["path"], "versionId": versions["items"][1]["id"]})
+    r = await alice.client.post(
+        "/v1/revert", json={"path": v2["path"], "versionId": versions["items"][1]["id"]}
+    )
     assert r.status_code == 200, r.text
     r = await alice.client.get(v2["path"])
     assert r.content == data
 
     # branches and merge
-    r = await alice.client.post("/v1/branches/create", json={"workspace": "acme", "base": "bracket.step", "branch": "fix-1"})
+    r = await alice.client.post(
+        "/v1/branches/create", json={"workspace": "acme", "base": "bracket.step", "branch": "fix-1"}
+    )
     assert r.status_code == 201, r.text
     r = await alice.client.post(
-        "/v1/upload", params={"workspace": "acme"}, files={"file": ("bracket.step", b"ISO branch", "x")},
+        "/v1/upload",
+        params={"workspace": "acme"},
+        files={"file": ("bracket.step", b"ISO branch", "x")},
         data={"branch": "fix-1", "replace": "true"},
     )
     assert r.status_code == 200, r.text
-    names = (await alice.client.get("/v1/branches", params={"workspace": "acme", "base": "bracket.step"})).json()
+    names = (
+        await alice.client.get("/v1/branches", params={"workspace": "acme", "base": "bracket.step"})
+    ).json()
     assert [b["name"] for b in names["items"]] == ["main", "fix-1"]
-    r = await alice.client.post("/v1/merge", json={"workspace": "acme", "filename": "bracket.step", "fromBranch": "fix-1"})
+    r = await alice.client.post(
+        "/v1/merge", json={"workspace": "acme", "filename": "bracket.step", "fromBranch": "fix-1"}
+    )
     assert r.status_code == 200, r.text
     assert (await alice.client.get(v2["path"])).content == b"ISO branch"
 
     # conflicts resolve: accept the conflict copy
     r = await alice.client.post(
-        "/v1/conflicts/resolve", json={"baseName": "bracket.step", "acceptedPath": body["conflictPath"]}
+        "/v1/conflicts/resolve",
+        json={"baseName": "bracket.step", "acceptedPath": body["conflictPath"]},
     )
     assert r.status_code == 200, r.text
     assert (await alice.client.get(v2["path"])).content == data + b"y"
-    assert (await alice.client.get("/v1/conflicts", params={"workspace": "acme"})).json()["total"] == 0
+    assert (await alice.client.get("/v1/conflicts", params={"workspace": "acme"})).json()[
+        "total"
+    ] == 0
 
     # trash and restore
-    r = await alice.client.delete("/v1/file", params={"workspace": "acme", "filename": "bracket.step"})
+    r = await alice.client.delete(
+        "/v1/file", params={"workspace": "acme", "filename": "bracket.step"}
+    )
     assert r.status_code == 200, r.text
     key = r.json()["key"]
     assert (await alice.client.get(v2["path"])).status_code == 404

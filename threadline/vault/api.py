@@ -253,6 +253,9 @@ async def upload_file(
     conflict = form.value("conflict") or "copy"
     if conflict not in ("copy", "reject"):
         raise Invalid("conflict must be copy or reject.", code="INVALID_FIELD")
+    branch = check_branch_name(uploads.text(form, "branch", max_length=64) or MAIN)
+    if branch != MAIN:  # a branch first written by upload gets its row (and Cascadia branchId)
+        await branches.ensure_branch(ctx.session, f.access, branch, ctx.user)
     outcome = await service.upload(
         ctx.session,
         f=f,
@@ -262,7 +265,7 @@ async def upload_file(
         base_version=uploads.text(form, "baseVersion", max_length=100),
         replace=uploads.flag(form, "replace"),
         message=uploads.text(form, "message", max_length=5000),
-        branch=check_branch_name(uploads.text(form, "branch", max_length=64) or MAIN),
+        branch=branch,
         on_conflict="reject" if conflict == "reject" else "copy",
     )
     body = _upload_result(outcome, f)

@@ -1,6 +1,10 @@
-"""``threadline fsck``: every version's blob is present and hashes to its name; blobs no version
-uses are orphans (e.g. the bytes of an upload whose server died before the version was
-recorded); temporary files left by a crash are reported and, with ``--repair``, removed."""
+"""``threadline fsck``: every version's blob is present and hashes to its name.
+
+Blobs no version uses are orphans — the bytes of an upload that was refused or whose server died
+before the version was recorded. They are harmless (nothing points at them), so they are
+reported and, with ``--repair``, deleted together with abandoned temporary files, but they do not
+make the vault unclean. A missing or corrupt blob does.
+"""
 
 from __future__ import annotations
 
@@ -25,13 +29,12 @@ class FsckReport:
     corrupt: list[str] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
     temporary: int = 0
-    repaired: bool = False
     users: dict[str, str] = field(default_factory=dict)  # sha256 -> one file using it
 
     @property
     def clean(self) -> bool:
-        """No missing or corrupt blob, and no orphan left behind."""
-        return not (self.missing or self.corrupt or (self.orphans and not self.repaired))
+        """Every version's bytes are there and intact."""
+        return not (self.missing or self.corrupt)
 
 
 async def check(settings: Settings, *, repair: bool = False) -> FsckReport:
@@ -66,5 +69,4 @@ async def check(settings: Settings, *, repair: bool = False) -> FsckReport:
                 await store.delete(sha)
     if repair:
         report.temporary = await store.cleanup_temporary(TEMP_GRACE_S)
-        report.repaired = True
     return report
