@@ -28,6 +28,7 @@ from threadline.middleware import BodyLimitMiddleware
 from threadline.ratelimit import RateLimiter
 from threadline.runtime import Runtime
 from threadline.vault import api as vault_api
+from threadline.vault import history_api, locks_api, serve_api
 
 
 def create_app(
@@ -80,6 +81,9 @@ def create_app(
         catalog_api.router,
         boms_api.router,
         vault_api.router,
+        serve_api.router,
+        locks_api.router,
+        history_api.router,
         collab_api.router,
         cascadia.router,
         events_api.router,

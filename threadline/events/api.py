@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import orjson
 from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse
@@ -65,9 +66,17 @@ async def events(
 
     async def stream() -> AsyncIterator[dict[str, Any]]:
         subscription = broker.subscribe(ws.name)  # before the replay: nothing falls in between
-        if await presence.connect(ws.id, me):
-            await _presence_event(broker, presence, ws, me, "join")
+        connected = False
         try:
+            with anyio.move_on_after(5):
+                await subscription.ready.wait()  # Redis: the reader knows where it starts
+            # A client that goes away cancels this task: the presence bookkeeping is shielded
+            # (and bounded) so that a connect is never half done nor its disconnect skipped.
+            with anyio.move_on_after(5, shield=True):
+                joined = await presence.connect(ws.id, me)
+                connected = True
+                if joined:
+                    await _presence_event(broker, presence, ws, me, "join")
             newest: tuple[int, ...] = ()
             if resume:
                 for event in await broker.replay(ws.name, resume):
@@ -87,7 +96,9 @@ async def events(
                     yield _frame(item)
         finally:
             subscription.close()
-            if await presence.disconnect(ws.id, me):
-                await _presence_event(broker, presence, ws, me, "leave")
+            if connected:
+                with anyio.move_on_after(5, shield=True):
+                    if await presence.disconnect(ws.id, me):
+                        await _presence_event(broker, presence, ws, me, "leave")
 
     return EventSourceResponse(stream(), ping=HEARTBEAT_S, send_timeout=30)

@@ -46,6 +46,8 @@ class Subscription:
     def __init__(self, on_close: Any) -> None:
         self.queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=QUEUE_SIZE)
         self._on_close = on_close
+        # Set once every event published from now on will reach this subscription.
+        self.ready = asyncio.Event()
 
     def offer(self, event: Event) -> None:
         try:
@@ -88,6 +90,7 @@ class MemoryBroker:
     def subscribe(self, workspace: str) -> Subscription:
         subscription = Subscription(lambda s: self._subscribers[workspace].discard(s))
         self._subscribers[workspace].add(subscription)
+        subscription.ready.set()
         return subscription
 
     async def close(self) -> None:
@@ -106,6 +109,7 @@ class RedisBroker:
         self._prefix = prefix
         self._subscribers: defaultdict[str, set[Subscription]] = defaultdict(set)
         self._readers: dict[str, asyncio.Task[None]] = {}
+        self._positioned: set[str] = set()  # workspaces whose reader knows where it starts
 
     def _key(self, workspace: str) -> str:
         return f"{self._prefix}:events:{workspace}"
@@ -133,18 +137,30 @@ class RedisBroker:
         subscription = Subscription(lambda s: self._unsubscribe(workspace, s))
         self._subscribers[workspace].add(subscription)
         if workspace not in self._readers or self._readers[workspace].done():
+            self._positioned.discard(workspace)
             self._readers[workspace] = asyncio.create_task(self._read(workspace))
+        elif workspace in self._positioned:
+            subscription.ready.set()
         return subscription
 
     def _unsubscribe(self, workspace: str, subscription: Subscription) -> None:
         self._subscribers[workspace].discard(subscription)
         if not self._subscribers[workspace] and workspace in self._readers:
+            self._positioned.discard(workspace)
             self._readers.pop(workspace).cancel()
 
     async def _read(self, workspace: str) -> None:
-        key, last = self._key(workspace), "$"
+        # Start after the newest entry rather than at "$": XREAD ... $ only counts from when the
+        # command reaches Redis, so an event published just after subscribe() could be missed.
+        key, last = self._key(workspace), None
         while self._subscribers[workspace]:
             try:
+                if last is None:
+                    newest = await self._redis.xrevrange(key, count=1)
+                    last = newest[0][0] if newest else "0-0"
+                    self._positioned.add(workspace)
+                    for subscription in self._subscribers[workspace]:
+                        subscription.ready.set()
                 batches = await self._redis.xread({key: last}, block=5000, count=500)
             except asyncio.CancelledError:
                 raise
