@@ -25,6 +25,7 @@ from threadline.events.broker import create_broker
 from threadline.events.presence import create_presence
 from threadline.faces import cascadia
 from threadline.middleware import BodyLimitMiddleware
+from threadline.perf import tune_for_serving
 from threadline.ratelimit import RateLimiter
 from threadline.runtime import Runtime
 from threadline.vault import api as vault_api
@@ -59,6 +60,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        tune_for_serving()
         yield
         await runtime.broker.close()
         if owns_engine:

@@ -33,6 +33,17 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def tune_for_serving() -> None:
+    """Collector settings for a long-running server process.
+
+    Objects alive at start-up (modules, the app, its routes) are frozen out of collection, and
+    full collections are made rarer: with 1,000 open event streams a full pass over their
+    objects stalled every event for ~0.3 s about once a second (bench.sse p99).
+    """
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 50)
+
+
 async def bulk_request() -> AsyncIterator[None]:
     """Dependency for routes that build large object graphs (BOM trees, imports, exports)."""
     with gc_paused():
