@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from fastapi import Query
 from sqlalchemy import Select, func, select
@@ -13,6 +13,9 @@ from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from threadline.errors import Invalid
+from threadline.schemas import Page
+
+T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -40,6 +43,11 @@ def page_params(
 ) -> PageParams:
     """Dependency: ``?page=&pageSize=`` (default 50, max 500)."""
     return PageParams(page=page, page_size=page_size)
+
+
+def page_of(items: Sequence[T], total: int, params: PageParams) -> Page[T]:
+    """``{"items", "total", "page", "pageSize"}`` for one page of results."""
+    return Page(items=list(items), total=total, page=params.page, page_size=params.page_size)
 
 
 async def paginate(

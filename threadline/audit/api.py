@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from threadline.audit import service
 from threadline.audit.schemas import AuditEventRead
 from threadline.auth.deps import Ctx
-from threadline.pagination import PageParams, page_params
+from threadline.pagination import PageParams, page_of, page_params
 from threadline.schemas import Page
 
 router = APIRouter(prefix="/v1", tags=["audit"])
@@ -51,4 +51,4 @@ async def list_audit_events(
         )
         for e in events
     ]
-    return Page(items=items, total=total, page=params.page, page_size=params.page_size)
+    return page_of(items, total, params)

@@ -20,7 +20,7 @@ from threadline.auth.schemas import (
 )
 from threadline.errors import Forbidden
 from threadline.events.presence import Presence, get_presence
-from threadline.pagination import PageParams, page_params
+from threadline.pagination import PageParams, page_of, page_params
 from threadline.runtime import Runtime, get_runtime
 from threadline.schemas import Page
 from threadline.vault import service as vault
@@ -48,7 +48,7 @@ async def list_workspaces(
         WorkspaceRead(id=ws.id, name=ws.name, role=role, created_at=ws.created_at)
         for ws, role in rows
     ]
-    return Page(items=items, total=total, page=params.page, page_size=params.page_size)
+    return page_of(items, total, params)
 
 
 @router.post("/workspaces", status_code=201, response_model=WorkspaceRead)
@@ -115,7 +115,7 @@ async def list_users(
     rows, total = await service.list_members(ctx.session, workspace=access.workspace, params=params)
     online = await presence.online_usernames(access.workspace.id)
     items = [_member_read(user, role, online) for user, role in rows]
-    return Page(items=items, total=total, page=params.page, page_size=params.page_size)
+    return page_of(items, total, params)
 
 
 @router.post("/users/init", response_model=UserInitRead)

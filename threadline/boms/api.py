@@ -32,7 +32,7 @@ from threadline.catalog import settings as bom_settings
 from threadline.catalog.models import ApprovalStatus, Part
 from threadline.errors import NotFound
 from threadline.imports import ImportReport, read_upload
-from threadline.pagination import PageParams, page_params
+from threadline.pagination import PageParams, page_of, page_params
 from threadline.perf import bulk_request
 from threadline.schemas import Page
 
@@ -113,7 +113,7 @@ async def list_boms(
     for bom, number, name in rows:
         read = bom_read(bom, Part(part_number=number, name=name))
         items.append(read)
-    return Page(items=items, total=total, page=params.page, page_size=params.page_size)
+    return page_of(items, total, params)
 
 
 @router.get(
@@ -187,8 +187,8 @@ async def diff_boms(
     left = await service.revision_of(ctx.session, bom=bom, revision=left_rev)
     right = await service.revision_of(ctx.session, bom=bom, revision=right_rev)
     result = tree.diff(
-        await tree.load_structure(ctx.session, left.id),
-        await tree.load_structure(ctx.session, right.id),
+        await tree.load_structure(ctx.session, left.id, for_diff=True),
+        await tree.load_structure(ctx.session, right.id, for_diff=True),
     )
     return BomDiff(left=await _read(ctx, left), right=await _read(ctx, right), **result)
 

@@ -30,7 +30,7 @@ from threadline.catalog.schemas import (
 )
 from threadline.errors import Invalid, NotFound
 from threadline.imports import ImportReport, read_upload
-from threadline.pagination import PageParams, page_params, sorting
+from threadline.pagination import PageParams, page_of, page_params, sorting
 from threadline.perf import bulk_request
 from threadline.schemas import Page
 
@@ -100,7 +100,7 @@ async def list_parts(
         tag=tag,
     )
     items = [PartRead.model_validate(p) for p in parts]
-    return Page(items=items, total=total, page=params.page, page_size=params.page_size)
+    return page_of(items, total, params)
 
 
 @router.post("/parts/bulk", response_model=PartBulkResult)

@@ -31,7 +31,7 @@ from threadline.collab.schemas import (
 )
 from threadline.db import iso
 from threadline.errors import Invalid
-from threadline.pagination import MAX_PAGE_SIZE, PageParams, page_params
+from threadline.pagination import MAX_PAGE_SIZE, PageParams, page_of, page_params
 from threadline.ratelimit import client_ip
 from threadline.schemas import Page
 from threadline.vault.paths import parse_serve_path
@@ -149,12 +149,7 @@ async def list_comments(
     await _limit_comments(request, ctx, path)
     ref = await service.file_at(ctx.session, user=ctx.user, path=path)
     rows, total = await service.list_comments(ctx.session, file=ref.file, params=params)
-    return Page(
-        items=[comment_read(c, ref.path) for c in rows],
-        total=total,
-        page=params.page,
-        page_size=params.page_size,
-    )
+    return page_of([comment_read(c, ref.path) for c in rows], total, params)
 
 
 @router.post("/comments", status_code=201, response_model=CommentRead)
@@ -178,12 +173,7 @@ async def list_reviews(
     """A file's design reviews with their tasks, newest first."""
     ref = await service.file_at(ctx.session, user=ctx.user, path=path)
     rows, total = await reviews.list_reviews(ctx.session, file_id=ref.file.id, params=params)
-    return Page(
-        items=[review_read(r, ref.path) for r in rows],
-        total=total,
-        page=params.page,
-        page_size=params.page_size,
-    )
+    return page_of([review_read(r, ref.path) for r in rows], total, params)
 
 
 @router.post("/reviews", status_code=201, response_model=ReviewRead)
@@ -237,12 +227,7 @@ async def list_tasks(
     """A file's tasks in their manual order (sortIndex)."""
     ref = await service.file_at(ctx.session, user=ctx.user, path=path)
     rows, total = await tasks.list_tasks(ctx.session, file_id=ref.file.id, params=params)
-    return Page(
-        items=[task_read(t, ref.path) for t in rows],
-        total=total,
-        page=params.page,
-        page_size=params.page_size,
-    )
+    return page_of([task_read(t, ref.path) for t in rows], total, params)
 
 
 @router.post("/tasks", status_code=201, response_model=TaskRead)
@@ -334,12 +319,7 @@ async def list_templates(
     rows, total = await reviews.list_templates(
         ctx.session, workspace=access.workspace, params=params
     )
-    return Page(
-        items=[template_read(t, access.workspace.name) for t in rows],
-        total=total,
-        page=params.page,
-        page_size=params.page_size,
-    )
+    return page_of([template_read(t, access.workspace.name) for t in rows], total, params)
 
 
 @router.post("/review-templates", status_code=201, response_model=TemplateRead)

@@ -25,7 +25,7 @@ from threadline.vault.views import (
     PREVIEW_BYTES,
     file_read,
     named,
-    page_of,
+    page_in_memory,
     upload_rate_key,
 )
 
@@ -46,7 +46,7 @@ async def list_user_files(
     rows = await service.list_files(
         ctx.session, workspace_id=f.access.workspace.id, owner_id=f.owner.id
     )
-    return page_of([file_read(file, workspace, user) for file, user in rows], params)
+    return page_in_memory([file_read(file, workspace, user) for file, user in rows], params)
 
 
 @router.get("/v1/files/all", response_model=Page[FileRead])
@@ -56,7 +56,9 @@ async def list_all_files(
     """Every member's files in the workspace."""
     access = await ctx.require_role(workspace, "viewer")
     rows = await service.list_files(ctx.session, workspace_id=access.workspace.id)
-    return page_of([file_read(file, access.workspace.name, user) for file, user in rows], params)
+    return page_in_memory(
+        [file_read(file, access.workspace.name, user) for file, user in rows], params
+    )
 
 
 @router.get("/v1/file")

@@ -8,7 +8,7 @@ from fastapi import Request
 
 from threadline.auth.deps import RequestContext
 from threadline.db import iso
-from threadline.pagination import PageParams
+from threadline.pagination import PageParams, page_of
 from threadline.ratelimit import client_ip
 from threadline.schemas import Page
 from threadline.vault import service
@@ -56,9 +56,9 @@ async def at_path(
     return f, await service.get_file(ctx.session, f, where.filename, branch=branch)
 
 
-def page_of(items: list[Any], params: PageParams) -> Page[Any]:
-    chunk = items[params.offset : params.offset + params.page_size]
-    return Page(items=chunk, total=len(items), page=params.page, page_size=params.page_size)
+def page_in_memory(items: list[Any], params: PageParams) -> Page[Any]:
+    """One page of an already-loaded list (a folder's files are few)."""
+    return page_of(items[params.offset : params.offset + params.page_size], len(items), params)
 
 
 async def named(
