@@ -6,6 +6,8 @@ Nothing here issues a query per line (STYLE: set-based, not row-by-row).
 
 from __future__ import annotations
 
+import operator
+import typing
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -156,7 +158,7 @@ async def load_structure(
             .where(BomItem.bom_id == bom_id)
         )
     ).all()
-    lines: dict[Any, Line] = {row[0]: Line(*tuple(row)) for row in rows}
+    lines: dict[Any, Line] = {row[0]: Line(*typing.cast(tuple[Any, ...], row)) for row in rows}
     if with_alternates and lines:
         alternates = (
             await session.execute(
@@ -196,6 +198,9 @@ def uuid_text(value: Any) -> Any:
     return str(value)
 
 
+_SIBLING_ORDER = operator.attrgetter("sort_index", "part_number", "id")
+
+
 def arrange(lines: dict[Any, Line]) -> Structure:
     """Link children to parents, order siblings by (sortIndex, part number), set levels.
 
@@ -203,7 +208,8 @@ def arrange(lines: dict[Any, Line]) -> Structure:
     siblings comes out sorted without sorting each group.
     """
     roots: list[Line] = []
-    ordered = sorted(lines.values(), key=lambda x: (x.sort_index, x.part_number, str(x.id)))
+    # Ids compare as the driver returns them (all of one type), so no per-line conversion.
+    ordered = sorted(lines.values(), key=_SIBLING_ORDER)
     for line in ordered:
         parent = lines.get(line.parent_item_id) if line.parent_item_id else None
         (parent.children if parent else roots).append(line)
