@@ -187,8 +187,8 @@ async def diff_boms(
     left = await service.revision_of(ctx.session, bom=bom, revision=left_rev)
     right = await service.revision_of(ctx.session, bom=bom, revision=right_rev)
     result = tree.diff(
-        await tree.load_structure(ctx.session, left.id, for_diff=True),
-        await tree.load_structure(ctx.session, right.id, for_diff=True),
+        await tree.load_structure(ctx.session, left.id, purpose="diff"),
+        await tree.load_structure(ctx.session, right.id, purpose="diff"),
     )
     return BomDiff(left=await _read(ctx, left), right=await _read(ctx, right), **result)
 
@@ -200,7 +200,9 @@ async def cost_rollup(
     """Cost of one assembly over all levels, in the workspace currency, listing missing costs."""
     access, bom = await bom_access(ctx, bom_id, "viewer", workspace)
     settings = await bom_settings.load(ctx.session, access.workspace)
-    structure = await tree.load_structure(ctx.session, bom.id, with_alternates=False)
+    structure = await tree.load_structure(
+        ctx.session, bom.id, with_alternates=False, purpose="rollup"
+    )
     result = tree.rollup(structure, base=settings.currency, rates=dict(settings.exchange_rates))
     body = {
         "bomId": str(bom.id),

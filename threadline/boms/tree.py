@@ -112,12 +112,19 @@ _LINE_COLUMNS = (
     Part.conflict_minerals,
     Part.uom,
 )
-# What a diff never looks at: read as NULL literals, which cost the driver nothing to decode.
-_NOT_DIFFED = {3, 9, 17, 18, 19, 20, 21, 22, 23}  # version, attributes, name .. part uom
-_DIFF_COLUMNS = tuple(
-    null().label(f"unused_{i}") if i in _NOT_DIFFED else column
-    for i, column in enumerate(_LINE_COLUMNS)
-)
+# Columns a purpose never looks at are read as NULL literals, which cost the driver nothing:
+# a diff loads two whole BOMs, a rollup needs little more than quantities and costs.
+_UNUSED = {
+    "diff": {3, 9, 17, 18, 19, 20, 21, 22, 23},  # version, attributes, name .. part uom
+    "rollup": {3, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 17, 20, 21, 22, 23},
+}
+_COLUMNS = {
+    purpose: tuple(
+        null().label(f"unused_{i}") if i in unused else column
+        for i, column in enumerate(_LINE_COLUMNS)
+    )
+    for purpose, unused in _UNUSED.items()
+}
 
 
 @dataclass
@@ -141,19 +148,18 @@ async def load_structure(
     bom_id: uuid.UUID,
     *,
     with_alternates: bool = True,
-    for_diff: bool = False,
+    purpose: typing.Literal["tree", "diff", "rollup"] = "tree",
 ) -> Structure:
     """Every line of ``bom_id`` in two statements (lines, alternates), arranged as a tree.
 
-    ``for_diff`` leaves out the columns a diff does not compare (name, costs, compliance,
-    attributes, version): a diff loads two whole BOMs.
+    ``purpose`` ("diff", "rollup") leaves out the columns that purpose never reads.
     """
     # Core execution on the session's connection: the same transaction, minus the ORM's
     # per-row loading machinery (these rows are tuples, not entities).
     connection = await session.connection()
     rows = (
         await connection.execute(
-            select(*(_DIFF_COLUMNS if for_diff else _LINE_COLUMNS))
+            select(*_COLUMNS.get(purpose, _LINE_COLUMNS))
             .join(Part, Part.id == BomItem.child_part_id)
             .where(BomItem.bom_id == bom_id)
         )
