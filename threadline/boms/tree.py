@@ -95,7 +95,7 @@ _LINE_COLUMNS = (
     BomItem.refdes,
     BomItem.notes,
     BomItem.sort_index,
-    # Raw JSON text, embedded as-is in the tree response (see raw_json): no parse, no re-dump.
+    # Raw JSON text, embedded as-is in the tree response (see tree_json): no parse, no re-dump.
     type_coerce(BomItem.attributes, String),
     BomItem.date_from,
     BomItem.date_to,
@@ -154,58 +154,43 @@ async def load_structure(
 
     ``purpose`` ("diff", "rollup") leaves out the columns that purpose never reads.
     """
-    rows = await select_lines(session, bom_id, _COLUMNS.get(purpose))
-    lines: dict[Any, Line] = {row[0]: Line(*typing.cast(tuple[Any, ...], row)) for row in rows}
-    if with_alternates and lines:
-        for item_id, alternate in await alternates_of(session, bom_id):
-            lines[item_id].alternates.append(alternate)
-    return arrange(lines)
-
-
-async def select_lines(session: AsyncSession, bom_id: uuid.UUID, columns: Any = None) -> Any:
-    """The BOM's line rows (``_LINE_COLUMNS`` order) through Core on the session's connection:
-    the same transaction, minus the ORM's per-row loading machinery."""
+    # Core execution on the session's connection: the same transaction, minus the ORM's
+    # per-row loading machinery (these rows are tuples, not entities).
     connection = await session.connection()
-    return (
+    rows = (
         await connection.execute(
-            select(*(columns or _LINE_COLUMNS))
+            select(*_COLUMNS.get(purpose, _LINE_COLUMNS))
             .join(Part, Part.id == BomItem.child_part_id)
             .where(BomItem.bom_id == bom_id)
         )
     ).all()
-
-
-async def alternates_of(
-    session: AsyncSession, bom_id: uuid.UUID
-) -> list[tuple[Any, dict[str, Any]]]:
-    """``(line id as the driver returns it, alternate)`` for every alternate in the BOM."""
-    rows = (
-        await session.execute(
-            select(
-                type_coerce(BomItemAlternate.item_id, String),
-                BomItemAlternate.part_id,
-                Part.part_number,
-                BomItemAlternate.approval,
-                BomItemAlternate.rationale,
+    lines: dict[Any, Line] = {row[0]: Line(*typing.cast(tuple[Any, ...], row)) for row in rows}
+    if with_alternates and lines:
+        alternates = (
+            await session.execute(
+                select(
+                    type_coerce(BomItemAlternate.item_id, String),
+                    BomItemAlternate.part_id,
+                    Part.part_number,
+                    BomItemAlternate.approval,
+                    BomItemAlternate.rationale,
+                )
+                .join(Part, Part.id == BomItemAlternate.part_id)
+                .join(BomItem, BomItem.id == BomItemAlternate.item_id)
+                .where(BomItem.bom_id == bom_id)
+                .order_by(Part.part_number)
             )
-            .join(Part, Part.id == BomItemAlternate.part_id)
-            .join(BomItem, BomItem.id == BomItemAlternate.item_id)
-            .where(BomItem.bom_id == bom_id)
-            .order_by(Part.part_number)
-        )
-    ).all()
-    return [
-        (
-            item_id,
-            {
-                "partId": str(part_id),
-                "partNumber": number,
-                "approval": approval.value,
-                "rationale": rationale,
-            },
-        )
-        for item_id, part_id, number, approval, rationale in rows
-    ]
+        ).all()
+        for item_id, part_id, number, approval, rationale in alternates:
+            lines[item_id].alternates.append(
+                {
+                    "partId": str(part_id),
+                    "partNumber": number,
+                    "approval": approval.value,
+                    "rationale": rationale,
+                }
+            )
+    return arrange(lines)
 
 
 def uuid_text(value: Any) -> Any:
@@ -246,9 +231,44 @@ def _number(value: Decimal | None) -> float | None:
     return float(value) if value is not None else None
 
 
-def raw_json(value: Any) -> Any:
+def _raw_json(value: Any) -> Any:
     """JSON text from the database goes into the response untouched (orjson.Fragment)."""
     return orjson.Fragment(value) if isinstance(value, str) else value
+
+
+def tree_json(structure: Structure) -> list[dict[str, Any]]:
+    """The indented tree as JSON-ready dicts (serialised with orjson: 100k lines stay fast)."""
+
+    part_ids: dict[Any, str] = {}  # ~5 lines per part: format each part id once
+
+    def node(line: Line, parent_id: str | None) -> dict[str, Any]:
+        line_id = uuid_text(line.id)
+        part_id = part_ids.get(line.child_part_id)
+        if part_id is None:
+            part_id = part_ids[line.child_part_id] = uuid_text(line.child_part_id)
+        return {
+            "id": line_id,
+            "parentItemId": parent_id,
+            "childPartId": part_id,
+            "childVersionId": uuid_text(line.child_version_id),
+            "partNumber": line.part_number,
+            "name": line.name,
+            "level": line.level,
+            "qty": float(line.qty),
+            "uom": line.uom,
+            "refdes": line.refdes,
+            "notes": line.notes,
+            "sortIndex": line.sort_index,
+            "attributes": _raw_json(line.attributes),
+            "effectivity": line.effectivity(),
+            "alternates": line.alternates,
+            "unitCost": _number(line.unit_cost),
+            "currency": line.currency,
+            "children": [node(child, line_id) for child in line.children],
+        }
+
+    # Recursion depth is the BOM's depth, far below Python's limit (MAX_DEPTH levels at most).
+    return [node(root, None) for root in structure.roots]
 
 
 # --- cost rollup ----------------------------------------------------------------------------

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
+from threadline.boms.tree import Line, Structure, uuid_text
 from threadline.tabular import expand_refdes
 
 _CLEAN_MINERALS = {
@@ -18,38 +18,42 @@ _CLEAN_MINERALS = {
 }
 
 
-def warnings_for(
-    *,
-    item_id: str,
-    part_number: str,
-    qty: Any,
-    refdes: str | None,
-    rohs_compliant: bool | None,
-    reach_compliant: bool | None,
-    conflict_minerals: str | None,
-) -> list[dict[str, Any]]:
-    """The warnings of one line (compliance flags of its part; refdes count vs quantity)."""
+def line_warnings(line: Line) -> list[dict[str, Any]]:
     out = []
 
     def warn(code: str, message: str) -> None:
-        out.append({"itemId": item_id, "partNumber": part_number, "code": code, "message": message})
+        out.append(
+            {
+                "itemId": uuid_text(line.id),
+                "partNumber": line.part_number,
+                "code": code,
+                "message": message,
+            }
+        )
 
-    if rohs_compliant is False:
-        warn("ROHS_NONCOMPLIANT", f"{part_number} is not RoHS compliant.")
-    if reach_compliant is False:
-        warn("REACH_NONCOMPLIANT", f"{part_number} is not REACH compliant.")
-    if conflict_minerals and conflict_minerals.strip().lower() not in _CLEAN_MINERALS:
-        warn("CONFLICT_MINERALS", f"{part_number} conflict minerals: {conflict_minerals}.")
-    if refdes:
+    if line.rohs_compliant is False:
+        warn("ROHS_NONCOMPLIANT", f"{line.part_number} is not RoHS compliant.")
+    if line.reach_compliant is False:
+        warn("REACH_NONCOMPLIANT", f"{line.part_number} is not REACH compliant.")
+    if line.conflict_minerals and line.conflict_minerals.strip().lower() not in _CLEAN_MINERALS:
+        warn(
+            "CONFLICT_MINERALS", f"{line.part_number} conflict minerals: {line.conflict_minerals}."
+        )
+    if line.refdes:
         try:
-            count = len(expand_refdes(refdes))
+            count = len(expand_refdes(line.refdes))
         except ValueError as exc:
-            warn("REFDES_INVALID", f"{part_number}: {exc}")
+            warn("REFDES_INVALID", f"{line.part_number}: {exc}")
         else:
-            if count and qty != count:
-                shown = qty.normalize() if isinstance(qty, Decimal) else qty
+            if count and line.qty != count:
                 warn(
                     "REFDES_QTY_MISMATCH",
-                    f"{part_number}: {count} reference designators but quantity {shown}.",
+                    f"{line.part_number}: {count} reference designators but quantity "
+                    f"{line.qty.normalize()}.",
                 )
     return out
+
+
+def bom_warnings(structure: Structure) -> list[dict[str, Any]]:
+    """Every warning of every line, in tree order."""
+    return [w for line in structure.walk() for w in line_warnings(line)]
