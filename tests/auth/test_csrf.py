@@ -111,3 +111,31 @@ async def test_bearer_token_wins_over_a_stale_cookie(make_actor):
     alice.client.cookies.set("tl_session", "ts_stale")
     response = await alice.client.post("/v1/workspaces", json={"name": "acme"})
     assert response.status_code == 201, response.text
+
+
+# --- login CSRF: sign-in and sign-up from another site's page ---------------------------------
+
+
+async def test_sign_in_from_another_sites_page_is_refused(client, make_actor):
+    await make_actor("olga")
+    body = {"email": "olga@example.com", "password": "correct horse battery"}
+    refused = await client.post(
+        "/api/auth/login", json=body, headers={"Origin": "https://evil.example"}
+    )
+    assert_problem(refused, 403, "ORIGIN_REJECTED")
+    assert "tl_session" not in refused.cookies
+    signup = await client.post(
+        "/api/auth/register",
+        json={"email": "x@example.com", "password": "long enough", "name": "X"},
+        headers={"Origin": "null"},
+    )
+    assert_problem(signup, 403, "ORIGIN_REJECTED")
+
+
+async def test_sign_in_from_this_server_or_without_origin_is_allowed(client, make_actor):
+    await make_actor("olga")
+    body = {"email": "olga@example.com", "password": "correct horse battery"}
+    same = await client.post("/api/auth/login", json=body, headers={"Origin": "http://testserver"})
+    assert same.status_code == 200, same.text
+    scripted = await client.post("/api/auth/login", json=body)
+    assert scripted.status_code == 200, scripted.text

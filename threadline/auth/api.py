@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,8 +37,9 @@ from threadline.auth.schemas import (
 )
 from threadline.auth.security import csrf_token
 from threadline.db import SessionDep
+from threadline.errors import Forbidden
 from threadline.mail import send_invitation_mail
-from threadline.ratelimit import client_ip, rate_limit
+from threadline.ratelimit import rate_limit
 from threadline.runtime import Runtime, get_runtime
 
 router = APIRouter(prefix="/api", tags=["auth"])
@@ -57,8 +59,19 @@ def _set_session_cookies(response: Response, runtime: Runtime, token: str) -> st
     return csrf
 
 
-def _login_key(request: Request) -> str:
-    return client_ip(request)
+def same_origin(request: Request, runtime: Runtime = Depends(get_runtime)) -> None:
+    """Refuse sign-in and sign-up posted from another site's page (login CSRF).
+
+    Browsers name the page's origin; it must be this server (or an origin listed in
+    CORS_ORIGINS). Requests without an Origin header — scripts, curl — are not from a page.
+    """
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    allowed = {o for o in runtime.settings.cors_origin_list if o != "*"}
+    if urlsplit(origin).netloc == request.headers.get("host") or origin in allowed:
+        return
+    raise Forbidden(f"Sign-in from {origin} is not allowed.", code="ORIGIN_REJECTED")
 
 
 @router.get("/auth/config", response_model=AuthConfigRead)
@@ -71,7 +84,7 @@ async def auth_config(runtime: Runtime = Depends(get_runtime)) -> AuthConfigRead
     "/auth/register",
     status_code=201,
     response_model=SessionRead,
-    dependencies=[Depends(rate_limit("register", "10/minute"))],
+    dependencies=[Depends(same_origin), Depends(rate_limit("register", "10/minute"))],
 )
 async def register(
     body: RegisterIn,
@@ -104,7 +117,7 @@ async def register(
 @router.post(
     "/auth/login",
     response_model=SessionRead,
-    dependencies=[Depends(rate_limit("login", "20/minute", key=_login_key))],
+    dependencies=[Depends(same_origin), Depends(rate_limit("login", "20/minute"))],
 )
 async def login(
     body: LoginIn,
