@@ -18,7 +18,7 @@ from threadline.auth.deps import (
     optional_principal,
     require_principal,
 )
-from threadline.auth.models import Invitation
+from threadline.auth.models import Invitation, User
 from threadline.auth.schemas import (
     AuthConfigRead,
     InvitationCodeIn,
@@ -57,6 +57,20 @@ def _set_session_cookies(response: Response, runtime: Runtime, token: str) -> st
         CSRF_COOKIE, csrf, max_age=max_age, httponly=False, samesite="lax", secure=secure
     )
     return csrf
+
+
+async def _sign_in(
+    session: AsyncSession, runtime: Runtime, request: Request, response: Response, user: User
+) -> SessionRead:
+    """Open a browser session for ``user``: cookies set, the CSRF token in the body."""
+    token = await service.start_session(
+        session,
+        user=user,
+        days=runtime.settings.session_days,
+        user_agent=request.headers.get("user-agent"),
+    )
+    csrf = _set_session_cookies(response, runtime, token)
+    return SessionRead(user=UserRead.model_validate(user), csrf_token=csrf)
 
 
 def same_origin(request: Request, runtime: Runtime = Depends(get_runtime)) -> None:
@@ -104,14 +118,7 @@ async def register(
         invitation_code=body.invitation_code,
         require_invitation=runtime.settings.require_invitation,
     )
-    token = await service.start_session(
-        session,
-        user=user,
-        days=runtime.settings.session_days,
-        user_agent=request.headers.get("user-agent"),
-    )
-    csrf = _set_session_cookies(response, runtime, token)
-    return SessionRead(user=UserRead.model_validate(user), csrf_token=csrf)
+    return await _sign_in(session, runtime, request, response, user)
 
 
 @router.post(
@@ -130,14 +137,7 @@ async def login(
     user = await service.authenticate(
         session, passwords=runtime.passwords, email=body.email, password=body.password
     )
-    token = await service.start_session(
-        session,
-        user=user,
-        days=runtime.settings.session_days,
-        user_agent=request.headers.get("user-agent"),
-    )
-    csrf = _set_session_cookies(response, runtime, token)
-    return SessionRead(user=UserRead.model_validate(user), csrf_token=csrf)
+    return await _sign_in(session, runtime, request, response, user)
 
 
 @router.post("/auth/logout", status_code=204)
