@@ -26,6 +26,7 @@ from threadline.blobs.spool import (
 from threadline.blobs.store import (
     CHUNK_SIZE,
     BlobInfo,
+    Chunk,
     blob_key,
     check_range,
     is_sha256,
@@ -48,7 +49,7 @@ class LocalBlobStore:
         return self.root / blob_key(sha256)
 
     async def put_stream(
-        self, chunks: AsyncIterable[bytes], *, max_bytes: int | None = None
+        self, chunks: AsyncIterable[Chunk], *, max_bytes: int | None = None
     ) -> BlobInfo:
         """Stream to a temporary file, then move it into place unless the blob already exists."""
         spooled = await spool_to_temp(chunks, self.temp_dir, max_bytes=max_bytes, fsync=True)

@@ -24,6 +24,7 @@ from threadline.blobs.spool import Spooled, discard, remove_stale_temp_files, sp
 from threadline.blobs.store import (
     CHUNK_SIZE,
     BlobInfo,
+    Chunk,
     blob_key,
     check_range,
     is_sha256,
@@ -63,7 +64,7 @@ class S3BlobStore:
         return f"{self.prefix}/{key}" if self.prefix else key
 
     async def put_stream(
-        self, chunks: AsyncIterable[bytes], *, max_bytes: int | None = None
+        self, chunks: AsyncIterable[Chunk], *, max_bytes: int | None = None
     ) -> BlobInfo:
         """Spool and hash locally, then upload unless an object with that digest exists."""
         # No fsync: the spool file is only a staging copy; durability is the object store's.

@@ -40,11 +40,14 @@ class BlobTooLarge(Exception):
         self.max_bytes = max_bytes
 
 
+Chunk = bytes | bytearray | memoryview  # what a stream of blob bytes may yield
+
+
 class BlobStore(Protocol):
     """Content-addressed storage. Every ``sha256`` argument must be 64 lowercase hex digits."""
 
     async def put_stream(
-        self, chunks: AsyncIterable[bytes], *, max_bytes: int | None = None
+        self, chunks: AsyncIterable[Chunk], *, max_bytes: int | None = None
     ) -> BlobInfo:
         """Store the stream's bytes under their SHA-256; atomic, and deduplicated."""
         ...

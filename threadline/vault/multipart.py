@@ -21,8 +21,9 @@ from threadline.errors import Invalid, PayloadTooLarge, UnsupportedMediaType
 
 MAX_FIELD_BYTES = 64 * 1024
 # Chunks buffered between the parser and the blob writer. uvicorn hands over ~256 KiB chunks,
-# so this is ~8 MiB: enough for receiving and writing to overlap, small enough to stay flat.
-_QUEUE_CHUNKS = 32
+# so this is ~4 MiB (the blob store's pipeline holds as much again): enough for receiving,
+# hashing and writing to overlap, small enough for memory to stay flat.
+_QUEUE_CHUNKS = 16
 
 
 @dataclass
@@ -48,7 +49,7 @@ class _Part:
     name: str = ""
     filename: str | None = None
     data: bytearray = field(default_factory=bytearray)
-    queue: asyncio.Queue[bytes | None] | None = None
+    queue: asyncio.Queue[bytes | memoryview | None] | None = None
     writer: asyncio.Task[BlobInfo] | None = None
 
 
@@ -71,16 +72,16 @@ async def read_form(
     if kind != b"multipart/form-data" or b"boundary" not in params:
         raise UnsupportedMediaType("Send the upload as multipart/form-data.", code="NOT_MULTIPART")
     form = StreamedForm()
-    pending: list[tuple[_Part, bytes]] = []
+    pending: list[tuple[_Part, bytes | memoryview]] = []
     finished: list[_Part] = []
     state: dict[str, _Part] = {"part": _Part()}
     header = {"name": b"", "value": b""}
     writers_started: list[_Part] = []
 
     def start_writer(part: _Part) -> None:
-        queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=_QUEUE_CHUNKS)
+        queue: asyncio.Queue[bytes | memoryview | None] = asyncio.Queue(maxsize=_QUEUE_CHUNKS)
 
-        async def chunks() -> AsyncIterator[bytes]:
+        async def chunks() -> AsyncIterator[bytes | memoryview]:
             while (item := await queue.get()) is not None:
                 yield item
 
@@ -120,7 +121,9 @@ async def read_form(
             if len(part.data) + (end - start) > MAX_FIELD_BYTES:
                 raise Invalid(f"Form field {part.name!r} is too long.", code="FIELD_TOO_LONG")
             part.data.extend(data[start:end])
-        else:
+        elif isinstance(data, bytes):  # the request's own chunk: immutable, so no copy
+            pending.append((part, memoryview(data)[start:end]))
+        else:  # the parser's reused look-behind buffer
             pending.append((part, bytes(data[start:end])))
 
     def on_part_end() -> None:
@@ -168,8 +171,14 @@ async def read_form(
     return form
 
 
-async def _feed(part: _Part, data: bytes | None) -> None:
+async def _feed(part: _Part, data: bytes | memoryview | None) -> None:
     assert part.queue is not None and part.writer is not None
+    if not part.writer.done():
+        try:
+            part.queue.put_nowait(data)  # the common case: the writer keeps up
+            return
+        except asyncio.QueueFull:
+            pass
     put = asyncio.ensure_future(part.queue.put(data))
     done, _ = await asyncio.wait({put, part.writer}, return_when=asyncio.FIRST_COMPLETED)
     if part.writer in done and put not in done:
