@@ -31,7 +31,7 @@ TEMP_SUFFIX = ".part"
 IN_FLIGHT = 4 * 1024 * 1024  # bytes handed to the threads and not yet written
 SLOT = 128 * 1024  # IN_FLIGHT is counted in slots of this size; a chunk takes one or more
 COALESCE_BELOW = 64 * 1024  # smaller chunks are gathered into one hand-over
-HAND_OVER = 256 * 1024
+HAND_OVER = 256 * 1024  # and a stream no longer than this is written without the threads
 WRITEBACK_EVERY = 8 * 1024 * 1024
 
 
@@ -63,6 +63,14 @@ class _Pipeline:
         self._to_write: queue.SimpleQueue[tuple[Chunk, int] | None] = queue.SimpleQueue()
         self._error: BaseException | None = None
         self._closed = False
+        self._threads: list[threading.Thread] = []  # started by the first put
+
+    @property
+    def running(self) -> bool:
+        """Whether the threads have started (they do once a stream outgrows one hand-over)."""
+        return bool(self._threads)
+
+    def _start(self) -> None:
         self._threads = [
             threading.Thread(target=self._hash_loop, name="blob-hash", daemon=True),
             threading.Thread(target=self._write_loop, name="blob-write", daemon=True),
@@ -75,6 +83,8 @@ class _Pipeline:
     async def put(self, chunk: Chunk) -> None:
         """Queue one chunk, waiting (off the loop) while :data:`IN_FLIGHT` bytes are queued."""
         self._raise_error()
+        if not self._threads:
+            self._start()
         slots = min(-(-len(chunk) // SLOT), IN_FLIGHT // SLOT) or 1
         for taken in range(slots):
             if not self._slots.acquire(blocking=False):
@@ -83,8 +93,14 @@ class _Pipeline:
                 break
         self._to_hash.put((chunk, slots))
 
-    async def finish(self) -> str:
-        """Wait for every chunk to be hashed and written (and fsynced, when asked); the digest."""
+    async def finish(self, tail: Chunk = b"") -> str:
+        """Add ``tail``, wait for every chunk to be hashed and written (and fsynced, when
+        asked); the digest. A stream that is all tail (a small file) is written in one blocking
+        call instead, without starting the threads."""
+        if not self._threads:
+            return await anyio.to_thread.run_sync(self._write_whole, tail)
+        if tail:
+            await self.put(tail)
         self._to_hash.put(_DONE)
         await anyio.to_thread.run_sync(self._join)
         self._raise_error()
@@ -100,6 +116,14 @@ class _Pipeline:
     def _acquire(self, slots: int) -> None:
         for _ in range(slots):
             self._slots.acquire()
+
+    def _write_whole(self, data: Chunk) -> str:
+        self._hash.update(data)
+        _write_all(self._fd, data)
+        if self._fsync:
+            os.fsync(self._fd)
+        self._close()
+        return self._hash.hexdigest()
 
     def _join(self) -> None:
         for thread in self._threads:
@@ -202,16 +226,14 @@ async def spool_to_temp(
             size += len(chunk)
             if max_bytes is not None and size > max_bytes:
                 raise BlobTooLarge(max_bytes)
-            if len(chunk) >= COALESCE_BELOW and not small:
+            if len(chunk) >= COALESCE_BELOW and not small and pipeline.running:
                 await pipeline.put(chunk)  # handed over as it is: no copy
                 continue
             small += chunk
             if len(small) >= HAND_OVER:
                 await pipeline.put(small)
                 small = bytearray()
-        if small:
-            await pipeline.put(small)
-        digest = await pipeline.finish()
+        digest = await pipeline.finish(small)
     except BaseException:
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(pipeline.discard)
