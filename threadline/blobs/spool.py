@@ -52,10 +52,13 @@ class _Pipeline:
     thread. The first error a thread meets is kept and raised to the loop on its next call."""
 
     def __init__(self, directory: Path, *, fsync: bool) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=directory, prefix="blob-", suffix=TEMP_SUFFIX)
-        self.path = Path(name)
-        self._fd = fd
+        self.directory = directory
+        self.path: Path | None = None  # set by open()
+        self._fd = -1
+        # Held while the file is opened, written in one call or closed: a discard from a
+        # cancelled caller waits for a worker thread still using the descriptor, so the
+        # descriptor is never closed under it (and reused by another file meanwhile).
+        self._lock = threading.Lock()
         self._fsync = fsync
         self._hash = hashlib.sha256()
         self._slots = threading.Semaphore(IN_FLIGHT // SLOT)
@@ -64,6 +67,14 @@ class _Pipeline:
         self._error: BaseException | None = None
         self._closed = False
         self._threads: list[threading.Thread] = []  # started by the first put
+
+    def open(self) -> None:
+        """Create the temporary file (blocking)."""
+        with self._lock:
+            self._raise_error()
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=self.directory, prefix="blob-", suffix=TEMP_SUFFIX)
+            self._fd, self.path = fd, Path(name)
 
     @property
     def running(self) -> bool:
@@ -110,19 +121,24 @@ class _Pipeline:
         """Stop the threads and remove the file (blocking; run in a worker thread)."""
         self._error = self._error or _Abandoned()
         self._to_hash.put(_DONE)
+        self._slots.release(IN_FLIGHT // SLOT)  # a put still waiting for room goes on and out
         self._join()
-        remove_quietly(self.path)
+        with self._lock:
+            if self.path is not None:
+                remove_quietly(self.path)
 
     def _acquire(self, slots: int) -> None:
         for _ in range(slots):
             self._slots.acquire()
 
     def _write_whole(self, data: Chunk) -> str:
-        self._hash.update(data)
-        _write_all(self._fd, data)
-        if self._fsync:
-            os.fsync(self._fd)
-        self._close()
+        with self._lock:
+            self._raise_error()
+            self._hash.update(data)
+            _write_all(self._fd, data)
+            if self._fsync:
+                os.fsync(self._fd)
+            self._close_locked()
         return self._hash.hexdigest()
 
     def _join(self) -> None:
@@ -169,7 +185,11 @@ class _Pipeline:
                 self._error = exc
 
     def _close(self) -> None:
-        if not self._closed:
+        with self._lock:
+            self._close_locked()
+
+    def _close_locked(self) -> None:
+        if not self._closed and self._fd >= 0:
             self._closed = True
             os.close(self._fd)
 
@@ -218,11 +238,14 @@ async def spool_to_temp(
 ) -> Spooled:
     """Write ``chunks`` to a new file in ``directory``; on any failure (including
     :class:`BlobTooLarge` and cancellation) the file is removed before the error propagates."""
-    pipeline = await anyio.to_thread.run_sync(lambda: _Pipeline(directory, fsync=fsync))
+    pipeline = _Pipeline(directory, fsync=fsync)
     try:
+        await anyio.to_thread.run_sync(pipeline.open)
         size = 0
         small = bytearray()
         async for chunk in chunks:
+            if isinstance(chunk, memoryview) and chunk.itemsize != 1:
+                chunk = chunk.cast("B")  # lengths below count bytes
             size += len(chunk)
             if max_bytes is not None and size > max_bytes:
                 raise BlobTooLarge(max_bytes)
@@ -230,7 +253,7 @@ async def spool_to_temp(
                 await pipeline.put(chunk)  # handed over as it is: no copy
                 continue
             small += chunk
-            if len(small) >= HAND_OVER:
+            if len(small) > HAND_OVER:
                 await pipeline.put(small)
                 small = bytearray()
         digest = await pipeline.finish(small)
@@ -238,6 +261,7 @@ async def spool_to_temp(
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(pipeline.discard)
         raise
+    assert pipeline.path is not None
     return Spooled(path=pipeline.path, sha256=digest, size=size)
 
 

@@ -12,6 +12,7 @@ from threadline.auth.deps import Ctx, RequestContext
 from threadline.auth.models import Role
 from threadline.auth.service import Access
 from threadline.boms import effectivity, exports, importer, service, tree
+from threadline.boms.explode import explode
 from threadline.boms.models import Bom, BomType
 from threadline.boms.schemas import (
     AlternateRead,
@@ -27,7 +28,6 @@ from threadline.boms.schemas import (
     EffectivityReport,
     EffectivityValidateIn,
 )
-from threadline.boms.warnings import bom_warnings
 from threadline.catalog import settings as bom_settings
 from threadline.catalog.models import ApprovalStatus, Part
 from threadline.errors import NotFound
@@ -127,12 +127,12 @@ async def get_bom(
     """BOM header plus the full indented tree (every level) and its warnings, in one call."""
     _access, bom = await bom_access(ctx, bom_id, "viewer", workspace)
     header = await _read(ctx, bom)
-    structure = await tree.load_structure(ctx.session, bom.id)
+    exploded = await explode(ctx.session, bom.id)
     body = {
         **header.model_dump(mode="json", by_alias=True),
-        "lineCount": len(structure.lines),
-        "items": tree.tree_json(structure),
-        "warnings": bom_warnings(structure),
+        "lineCount": exploded.line_count,
+        "items": orjson.Fragment(exploded.items_json),  # JSON text from explode: used as is
+        "warnings": exploded.warnings,
     }
     return Response(orjson.dumps(body), media_type="application/json")
 

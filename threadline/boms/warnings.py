@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from threadline.boms.tree import Line, Structure, uuid_text
@@ -19,37 +20,49 @@ _CLEAN_MINERALS = {
 
 
 def line_warnings(line: Line) -> list[dict[str, Any]]:
+    return item_warnings(
+        item_id=uuid_text(line.id),
+        part_number=line.part_number,
+        rohs_compliant=line.rohs_compliant,
+        reach_compliant=line.reach_compliant,
+        conflict_minerals=line.conflict_minerals,
+        refdes=line.refdes,
+        qty=line.qty,
+    )
+
+
+def item_warnings(
+    *,
+    item_id: str,
+    part_number: str,
+    rohs_compliant: bool | None,
+    reach_compliant: bool | None,
+    conflict_minerals: str | None,
+    refdes: str | None,
+    qty: Decimal,
+) -> list[dict[str, Any]]:
+    """The warnings of one BOM line from the values they depend on."""
     out = []
 
     def warn(code: str, message: str) -> None:
-        out.append(
-            {
-                "itemId": uuid_text(line.id),
-                "partNumber": line.part_number,
-                "code": code,
-                "message": message,
-            }
-        )
+        out.append({"itemId": item_id, "partNumber": part_number, "code": code, "message": message})
 
-    if line.rohs_compliant is False:
-        warn("ROHS_NONCOMPLIANT", f"{line.part_number} is not RoHS compliant.")
-    if line.reach_compliant is False:
-        warn("REACH_NONCOMPLIANT", f"{line.part_number} is not REACH compliant.")
-    if line.conflict_minerals and line.conflict_minerals.strip().lower() not in _CLEAN_MINERALS:
-        warn(
-            "CONFLICT_MINERALS", f"{line.part_number} conflict minerals: {line.conflict_minerals}."
-        )
-    if line.refdes:
+    if rohs_compliant is False:
+        warn("ROHS_NONCOMPLIANT", f"{part_number} is not RoHS compliant.")
+    if reach_compliant is False:
+        warn("REACH_NONCOMPLIANT", f"{part_number} is not REACH compliant.")
+    if conflict_minerals and conflict_minerals.strip().lower() not in _CLEAN_MINERALS:
+        warn("CONFLICT_MINERALS", f"{part_number} conflict minerals: {conflict_minerals}.")
+    if refdes:
         try:
-            count = len(expand_refdes(line.refdes))
+            count = len(expand_refdes(refdes))
         except ValueError as exc:
-            warn("REFDES_INVALID", f"{line.part_number}: {exc}")
+            warn("REFDES_INVALID", f"{part_number}: {exc}")
         else:
-            if count and line.qty != count:
+            if count and qty != count:
                 warn(
                     "REFDES_QTY_MISMATCH",
-                    f"{line.part_number}: {count} reference designators but quantity "
-                    f"{line.qty.normalize()}.",
+                    f"{part_number}: {count} reference designators but quantity {qty.normalize()}.",
                 )
     return out
 
