@@ -22,6 +22,7 @@ from sqlalchemy import JSON, DateTime, Enum, MetaData, Table, Uuid, event, inser
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -114,9 +115,56 @@ INSERT_BATCH = 10_000
 
 
 async def insert_rows(session: AsyncSession, model: type[Base], rows: list[dict[str, Any]]) -> None:
-    """Bulk INSERT through Core (no per-row ORM bookkeeping); every row must have the same keys."""
+    """Bulk INSERT without per-row ORM bookkeeping; every row must have the same keys.
+
+    On PostgreSQL the rows go in with ``COPY`` (asyncpg's binary copy), several times faster
+    than multi-row INSERTs for a 100k-line import; elsewhere Core ``executemany`` in batches.
+    Either way the rows are part of the session's transaction.
+    """
+    if not rows:
+        return
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        await _copy_rows(connection, table(model), rows)
+        return
     for start in range(0, len(rows), INSERT_BATCH):
         await session.execute(insert(table(model)), rows[start : start + INSERT_BATCH])
+
+
+async def _copy_rows(
+    connection: AsyncConnection, target: Table, rows: list[dict[str, Any]]
+) -> None:
+    """``COPY target FROM STDIN`` of ``rows``, values converted as an INSERT would convert them
+    (each column type's bind processing, Python-side defaults for columns the rows leave out)."""
+    dialect = connection.dialect
+    keys = list(rows[0])
+    defaults = {
+        column.key: column.default
+        for column in target.columns
+        if column.key not in rows[0] and column.default is not None
+    }
+    columns = [target.c[key] for key in [*keys, *defaults]]
+    processors = [column.type._cached_bind_processor(dialect) for column in columns]
+    records = []
+    for row in rows:
+        values = [row[key] for key in keys]
+        for default in defaults.values():
+            arg = getattr(default, "arg", None)
+            values.append(arg(None) if callable(arg) else arg)
+        records.append(
+            tuple(
+                process(value) if process is not None else value
+                for process, value in zip(processors, values, strict=True)
+            )
+        )
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None  # an open connection of the session's transaction
+    await driver.copy_records_to_table(
+        target.name,
+        records=records,
+        columns=[column.name for column in columns],
+        schema_name=target.schema,
+    )
 
 
 # SQLite has no row-level locking: a deferred transaction that later writes can fail with
