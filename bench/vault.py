@@ -8,9 +8,15 @@ mints an API token and creates workspace ``bench``. Then, through HTTP on loopba
   counter per MiB) and times ``cp`` of it on the same disk (median of three, each after
   ``sync``): ``cp_mb_s`` is cp *without* fsync (page cache); ``cp_fsync_mb_s`` adds ``sync`` of
   the copy, the fairer floor for the server, which fsyncs every blob before renaming it;
-* uploads it once to ``POST /v1/upload`` as a streamed multipart body (httpx reads the open file
-  in 64 KiB chunks, never the whole file) and checks the SHA-256 the server reports;
-* downloads it from ``GET /v1/serve/...`` streaming to a file, then checks its SHA-256;
+* uploads it ``--runs`` times (default 3; the first is new content, the others deduplicate but
+  are still received, hashed, written and fsynced) to ``POST /v1/upload`` as a streamed multipart
+  body by curl (or httpx, reading the open file in chunks) and checks the SHA-256 the server
+  reports; ``upload_mb_s`` is the median;
+* downloads it ``--runs`` times from ``GET /v1/serve/...`` streaming to a file on the same disk
+  (median, SHA-256 checked), and as many times with curl discarding the bytes
+  (``download_to_null_mb_s``: the server's side alone);
+* reports ``sha256_mb_s``, one core hashing in memory: no upload can be faster, since every
+  blob is addressed by its SHA-256;
 * uploads ``--small-files`` distinct files of ``--small-kb`` KiB with ``--concurrency`` clients.
   Uploads are rate limited per workspace and client address (30/minute), so each run of 25 small
   uploads is sent with its own ``X-Forwarded-For`` address (uvicorn trusts it from 127.0.0.1):
@@ -393,6 +399,12 @@ def run(
                 target.unlink()
                 download_times.append(elapsed)
             download_use = usage_since(sampler.process, before)
+            # The server's side alone: the same download with curl discarding the bytes, so the
+            # client's writing of 1 GiB to the page cache is not part of the figure.
+            null_times = [
+                download_curl(server.base_url, token, uploaded["path"], Path(os.devnull))[0]
+                for _ in range(runs if use_curl else 0)
+            ]
             download_peak = sampler.take_peak()
             os.sync()
             after_large = sampler.rss()
@@ -423,6 +435,9 @@ def run(
             "upload_runs_s": [round(t, 3) for t in upload_times],
             "download_s": round(download_s, 3),
             "download_runs_s": [round(t, 3) for t in download_times],
+            "download_to_null_mb_s": (
+                mb_s(size, statistics.median(null_times)) if null_times else None
+            ),
             "sha256_mb_s": sha256_ceiling(),
             "sha256_note": "one core hashing SHA-256 in memory: no upload can be faster, since "
             "blobs are addressed by it",

@@ -1,5 +1,6 @@
-"""BOM structure, set-based: one query loads every line of a BOM, then an in-memory walk builds
-the indented tree, the cost rollup and the diff. Where-used is one recursive CTE.
+"""BOM structure, set-based: one query loads every line of a BOM as a ``Line``, then an in-memory
+walk builds the diff and the exports. Where-used is one recursive CTE. (The explosion and the
+cost rollup, which return every line, render their JSON in the database: see ``explode``.)
 
 Nothing here issues a query per line (STYLE: set-based, not row-by-row).
 """
@@ -15,7 +16,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import orjson
 from sqlalchemy import Integer, String, and_, cast, literal, null, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -95,7 +95,7 @@ _LINE_COLUMNS = (
     BomItem.refdes,
     BomItem.notes,
     BomItem.sort_index,
-    # Raw JSON text, embedded as-is in the tree response (see tree_json): no parse, no re-dump.
+    # The JSON text as stored: not parsed unless a caller needs it.
     type_coerce(BomItem.attributes, String),
     BomItem.date_from,
     BomItem.date_to,
@@ -116,7 +116,6 @@ _LINE_COLUMNS = (
 # a diff loads two whole BOMs, a rollup needs little more than quantities and costs.
 _UNUSED = {
     "diff": {3, 9, 17, 18, 19, 20, 21, 22, 23},  # version, attributes, name .. part uom
-    "rollup": {3, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 17, 20, 21, 22, 23},
 }
 _COLUMNS = {
     purpose: tuple(
@@ -148,11 +147,11 @@ async def load_structure(
     bom_id: uuid.UUID,
     *,
     with_alternates: bool = True,
-    purpose: typing.Literal["tree", "diff", "rollup"] = "tree",
+    purpose: typing.Literal["tree", "diff"] = "tree",
 ) -> Structure:
     """Every line of ``bom_id`` in two statements (lines, alternates), arranged as a tree.
 
-    ``purpose`` ("diff", "rollup") leaves out the columns that purpose never reads.
+    ``purpose="diff"`` leaves out the columns a diff never reads.
     """
     # Core execution on the session's connection: the same transaction, minus the ORM's
     # per-row loading machinery (these rows are tuples, not entities).
@@ -227,97 +226,7 @@ def arrange(lines: dict[Any, Line]) -> Structure:
     return Structure(roots=roots, lines=lines)
 
 
-def _number(value: Decimal | None) -> float | None:
-    return float(value) if value is not None else None
-
-
-def _raw_json(value: Any) -> Any:
-    """JSON text from the database goes into the response untouched (orjson.Fragment)."""
-    return orjson.Fragment(value) if isinstance(value, str) else value
-
-
-def tree_json(structure: Structure) -> list[dict[str, Any]]:
-    """The indented tree as JSON-ready dicts (serialised with orjson: 100k lines stay fast)."""
-
-    part_ids: dict[Any, str] = {}  # ~5 lines per part: format each part id once
-
-    def node(line: Line, parent_id: str | None) -> dict[str, Any]:
-        line_id = uuid_text(line.id)
-        part_id = part_ids.get(line.child_part_id)
-        if part_id is None:
-            part_id = part_ids[line.child_part_id] = uuid_text(line.child_part_id)
-        return {
-            "id": line_id,
-            "parentItemId": parent_id,
-            "childPartId": part_id,
-            "childVersionId": uuid_text(line.child_version_id),
-            "partNumber": line.part_number,
-            "name": line.name,
-            "level": line.level,
-            "qty": float(line.qty),
-            "uom": line.uom,
-            "refdes": line.refdes,
-            "notes": line.notes,
-            "sortIndex": line.sort_index,
-            "attributes": _raw_json(line.attributes),
-            "effectivity": line.effectivity(),
-            "alternates": line.alternates,
-            "unitCost": _number(line.unit_cost),
-            "currency": line.currency,
-            "children": [node(child, line_id) for child in line.children],
-        }
-
-    # Recursion depth is the BOM's depth, far below Python's limit (MAX_DEPTH levels at most).
-    return [node(root, None) for root in structure.roots]
-
-
-# --- cost rollup ----------------------------------------------------------------------------
-
-
-@dataclass
-class RollupResult:
-    currency: str
-    total: Decimal
-    lines: list[dict[str, Any]]
-    missing: list[dict[str, Any]]
-
-
-def rollup(structure: Structure, *, base: str, rates: dict[str, Decimal]) -> RollupResult:
-    """Cost of one assembly: sum over leaf lines of extended qty times unit cost, in ``base``.
-
-    A line with children is costed by its children (its own catalog cost would count twice).
-    A leaf with no unit cost, or in a currency without a rate, is listed in ``missing`` and
-    contributes nothing to the total: the total is then a lower bound and ``complete`` false.
-    """
-    total = Decimal(0)
-    out: list[dict[str, Any]] = []
-    missing: list[dict[str, Any]] = []
-    stack = [(root, Decimal(1)) for root in reversed(structure.roots)]
-    while stack:
-        line, multiplier = stack.pop()
-        extended = line.qty * multiplier
-        cost: Decimal | None = None
-        unit: Decimal | None = None
-        if not line.children:
-            unit = convert_cost(line.unit_cost, line.currency, base, rates)
-            if unit is not None:
-                cost = unit * extended
-                total += cost
-        row = {
-            "itemId": uuid_text(line.id),
-            "partNumber": line.part_number,
-            "level": line.level,
-            "qty": float(line.qty),
-            "extendedQty": float(extended),
-            "unitCost": _number(line.unit_cost),
-            "currency": line.currency,
-            "extendedCost": _number(cost),
-        }
-        out.append(row)
-        if not line.children and cost is None:
-            missing.append(row)
-        stack.extend((child, extended) for child in reversed(line.children))
-    return RollupResult(currency=base, total=total, lines=out, missing=missing)
+# --- cost conversion ------------------------------------------------------------------------
 
 
 def convert_cost(

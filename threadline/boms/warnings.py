@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from threadline.boms.tree import Line, Structure, uuid_text
 from threadline.tabular import expand_refdes
 
 _CLEAN_MINERALS = {
@@ -17,18 +16,6 @@ _CLEAN_MINERALS = {
     "compliant",
     "drc conflict-free",
 }
-
-
-def line_warnings(line: Line) -> list[dict[str, Any]]:
-    return item_warnings(
-        item_id=uuid_text(line.id),
-        part_number=line.part_number,
-        rohs_compliant=line.rohs_compliant,
-        reach_compliant=line.reach_compliant,
-        conflict_minerals=line.conflict_minerals,
-        refdes=line.refdes,
-        qty=line.qty,
-    )
 
 
 def item_warnings(
@@ -65,8 +52,3 @@ def item_warnings(
                     f"{part_number}: {count} reference designators but quantity {qty.normalize()}.",
                 )
     return out
-
-
-def bom_warnings(structure: Structure) -> list[dict[str, Any]]:
-    """Every warning of every line, in tree order."""
-    return [w for line in structure.walk() for w in line_warnings(line)]
