@@ -574,32 +574,19 @@ def record_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return inodes
 
 
+@pytest.mark.parametrize("fsync", [True, False], ids=["fsync", "no fsync"])
 @pytest.mark.parametrize("size", [100, 300 << 10], ids=["whole write", "threads"])
-async def test_fsync_true_syncs_the_file_once(
-    small: Small, directory: Path, monkeypatch: pytest.MonkeyPatch, size: int
+async def test_the_file_is_fsynced_once_exactly_when_asked(
+    small: Small, directory: Path, monkeypatch: pytest.MonkeyPatch, size: int, fsync: bool
 ) -> None:
     inodes = record_fsyncs(monkeypatch)
 
     spooled = await spool_to_temp(
-        source(PATTERNS["mixed"](size)), directory, max_bytes=None, fsync=True
+        source(PATTERNS["mixed"](size)), directory, max_bytes=None, fsync=fsync
     )
 
     assert_exact(spooled, data(size), directory)
-    assert inodes == [spooled.path.stat().st_ino]
-
-
-@pytest.mark.parametrize("size", [100, 300 << 10], ids=["whole write", "threads"])
-async def test_fsync_false_never_syncs(
-    small: Small, directory: Path, monkeypatch: pytest.MonkeyPatch, size: int
-) -> None:
-    inodes = record_fsyncs(monkeypatch)
-
-    spooled = await spool_to_temp(
-        source(PATTERNS["mixed"](size)), directory, max_bytes=None, fsync=False
-    )
-
-    assert_exact(spooled, data(size), directory)
-    assert inodes == []
+    assert inodes == ([spooled.path.stat().st_ino] if fsync else [])
 
 
 def record_writeback(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, int]]:

@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.boms.models import BomItem, BomItemAlternate
-from threadline.boms.tree import convert_cost
+from threadline.boms.tree import alternates_by_line, convert_cost
 from threadline.boms.warnings import item_warnings
 from threadline.catalog.models import Part
 
@@ -149,33 +149,10 @@ async def explode(session: AsyncSession, bom_id: uuid.UUID) -> Explosion:
 
 
 async def _alternates_json(session: AsyncSession, bom_id: uuid.UUID) -> dict[str, str]:
-    """Each line's alternates as JSON text, keyed like the lines' ids."""
-    rows = (
-        await session.execute(
-            select(
-                cast(BomItemAlternate.item_id, Text),
-                BomItemAlternate.part_id,
-                Part.part_number,
-                BomItemAlternate.approval,
-                BomItemAlternate.rationale,
-            )
-            .join(Part, Part.id == BomItemAlternate.part_id)
-            .join(BomItem, BomItem.id == BomItemAlternate.item_id)
-            .where(BomItem.bom_id == bom_id)
-            .order_by(Part.part_number)
-        )
-    ).all()
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    for item_id, part_id, number, approval, rationale in rows:
-        grouped.setdefault(item_id, []).append(
-            {
-                "partId": str(part_id),
-                "partNumber": number,
-                "approval": approval.value,
-                "rationale": rationale,
-            }
-        )
-    return {item_id: orjson.dumps(group).decode() for item_id, group in grouped.items()}
+    """Each line's alternates as JSON text, keyed like the lines' ids (their text)."""
+    key = cast(BomItemAlternate.item_id, Text)
+    grouped = await alternates_by_line(session, bom_id, key)
+    return {item_id: orjson.dumps(alternates).decode() for item_id, alternates in grouped.items()}
 
 
 # --- cost rollup -----------------------------------------------------------------------------

@@ -16,7 +16,18 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, cast, literal, null, or_, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    and_,
+    cast,
+    literal,
+    null,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -165,31 +176,43 @@ async def load_structure(
     ).all()
     lines: dict[Any, Line] = {row[0]: Line(*typing.cast(tuple[Any, ...], row)) for row in rows}
     if with_alternates and lines:
-        alternates = (
-            await session.execute(
-                select(
-                    type_coerce(BomItemAlternate.item_id, String),
-                    BomItemAlternate.part_id,
-                    Part.part_number,
-                    BomItemAlternate.approval,
-                    BomItemAlternate.rationale,
-                )
-                .join(Part, Part.id == BomItemAlternate.part_id)
-                .join(BomItem, BomItem.id == BomItemAlternate.item_id)
-                .where(BomItem.bom_id == bom_id)
-                .order_by(Part.part_number)
-            )
-        ).all()
-        for item_id, part_id, number, approval, rationale in alternates:
-            lines[item_id].alternates.append(
-                {
-                    "partId": str(part_id),
-                    "partNumber": number,
-                    "approval": approval.value,
-                    "rationale": rationale,
-                }
-            )
+        key = type_coerce(BomItemAlternate.item_id, String)  # the driver's id, as lines are keyed
+        for item_id, alternates in (await alternates_by_line(session, bom_id, key)).items():
+            lines[item_id].alternates = alternates
     return arrange(lines)
+
+
+async def alternates_by_line(
+    session: AsyncSession, bom_id: uuid.UUID, key: ColumnElement[Any]
+) -> dict[Any, list[dict[str, Any]]]:
+    """Every line's alternates as API dicts (by part number), keyed by ``key`` — an expression
+    of ``BomItemAlternate.item_id`` that matches how the caller keys its lines."""
+    rows = (
+        await session.execute(
+            select(
+                key,
+                BomItemAlternate.part_id,
+                Part.part_number,
+                BomItemAlternate.approval,
+                BomItemAlternate.rationale,
+            )
+            .join(Part, Part.id == BomItemAlternate.part_id)
+            .join(BomItem, BomItem.id == BomItemAlternate.item_id)
+            .where(BomItem.bom_id == bom_id)
+            .order_by(Part.part_number)
+        )
+    ).all()
+    grouped: dict[Any, list[dict[str, Any]]] = {}
+    for item_id, part_id, number, approval, rationale in rows:
+        grouped.setdefault(item_id, []).append(
+            {
+                "partId": str(part_id),
+                "partNumber": number,
+                "approval": approval.value,
+                "rationale": rationale,
+            }
+        )
+    return grouped
 
 
 def uuid_text(value: Any) -> Any:
