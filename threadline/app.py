@@ -30,6 +30,7 @@ from threadline.ratelimit import RateLimiter
 from threadline.runtime import Runtime
 from threadline.vault import api as vault_api
 from threadline.vault import history_api, locks_api, serve_api
+from threadline.vault.serving import ServeCorsMiddleware
 
 
 def create_app(
@@ -74,6 +75,7 @@ def create_app(
     )
     app.state.runtime = runtime
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_json_bytes)
+    app.add_middleware(ServeCorsMiddleware, settings=settings)
     install_error_handlers(app)
     for router in (
         health.router,

@@ -265,6 +265,35 @@ async def test_cors_on_signed_urls(cors_client, data):
     assert r.headers["access-control-allow-origin"] == VIEWER
 
 
+async def test_cors_on_serve_errors_so_viewers_see_the_status(cors_client, data):
+    c = cors_client(VIEWER)
+    missing = PATH.replace("bracket.step", "missing.step")
+    r = await c.get(missing, headers={"Origin": VIEWER})
+    assert r.status_code == 404
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.headers["access-control-allow-origin"] == VIEWER
+    assert "origin" in r.headers["vary"].lower()
+    r = await c.get(PATH, headers={"Origin": VIEWER, "Range": "bytes=999999999-"})
+    assert r.status_code == 416
+    assert r.headers["access-control-allow-origin"] == VIEWER
+    anon = cors_client(VIEWER, signed_in=False)
+    url = (await c.get("/signed-url", params={"path": PATH})).json()["url"]
+    r = await anon.get(url.replace("sig=", "sig=0"), headers={"Origin": VIEWER})
+    assert r.status_code == 403
+    assert r.headers["access-control-allow-origin"] == VIEWER
+    r = await anon.get(PATH, headers={"Origin": VIEWER})  # no credentials
+    assert r.status_code == 401
+    assert r.headers["access-control-allow-origin"] == VIEWER
+    # one set of CORS headers, not two, on a successful file response
+    r = await c.get(PATH, headers={"Origin": VIEWER})
+    assert r.headers.get_list("access-control-allow-origin") == [VIEWER]
+    # other origins and other paths are untouched
+    r = await c.get(missing, headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in r.headers
+    r = await c.get("/v1/files", params={"workspace": "acme"}, headers={"Origin": VIEWER})
+    assert "access-control-allow-origin" not in r.headers
+
+
 # --- signed URLs ------------------------------------------------------------------------------
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from threadline.blobs import BlobStore
 from threadline.config import Settings
@@ -117,3 +119,35 @@ def file_response(
             yield chunk
 
     return StreamingResponse(body(), status_code=status, headers=headers, media_type=content_type)
+
+
+class ServeCorsMiddleware:
+    """CORS headers on *every* ``/v1/serve*`` response, errors included.
+
+    The file responses add them themselves; without this, a viewer's cross-origin request that
+    fails (404, 403, an expired signed URL's 410) would reach the browser as an opaque CORS
+    failure instead of the status and its problem+json.
+    """
+
+    def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/serve"):
+            await self.app(scope, receive, send)
+            return
+        extra = cors_headers(Request(scope), self.settings)
+        if not extra:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if "access-control-allow-origin" not in headers:
+                    for name, value in extra.items():
+                        headers.append(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
