@@ -120,16 +120,6 @@ async def explode(session: AsyncSession, bom_id: uuid.UUID) -> Explosion:
             item_id, _parent, node, number, rohs, reach, minerals, refdes, qty = row
             if index:
                 append(",")
-            append(node)  # the database's object, still open for the keys only we know
-            append(tail)
-            append(alternates.get(item_id, "[]"))
-            append(',"children":')
-            below = children.get(item_id)
-            if below:
-                write(below, level + 1)
-            else:
-                append("[]")
-            append("}")
             if rohs is False or reach is False or minerals or refdes:
                 warnings.extend(
                     item_warnings(
@@ -142,6 +132,16 @@ async def explode(session: AsyncSession, bom_id: uuid.UUID) -> Explosion:
                         qty=Decimal(qty),
                     )
                 )
+            append(node)  # the database's object, still open for the keys only we know
+            append(tail)
+            append(alternates.get(item_id, "[]"))
+            append(',"children":')
+            below = children.get(item_id)
+            if below:
+                write(below, level + 1)
+            else:
+                append("[]")
+            append("}")
         append("]")
 
     write(children.get(None, []), 1)

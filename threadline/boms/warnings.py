@@ -49,6 +49,7 @@ def item_warnings(
             if count and qty != count:
                 warn(
                     "REFDES_QTY_MISMATCH",
-                    f"{part_number}: {count} reference designators but quantity {qty.normalize()}.",
+                    f"{part_number}: {count} reference designators but quantity "
+                    f"{qty.normalize():f}.",
                 )
     return out
