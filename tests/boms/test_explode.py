@@ -900,10 +900,6 @@ async def test_an_empty_bom(mia: Actor, sessionmaker: Sessions) -> None:
     ("qty", "shown"), [("10.000000", "10"), ("100", "100"), ("2.500000", "2.5"), ("1E+3", "1000")]
 )
 def test_refdes_mismatch_shows_the_quantity_without_exponent(qty: str, shown: str) -> None:
-    from decimal import Decimal
-
-    from threadline.boms.warnings import item_warnings
-
     [warning] = item_warnings(
         item_id="i",
         part_number="R-1",
