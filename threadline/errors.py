@@ -6,6 +6,7 @@ Services raise these; they never raise HTTP exceptions. Each carries a stable ma
 
 from __future__ import annotations
 
+import errno
 import logging
 from typing import Any
 
@@ -169,12 +170,31 @@ def install_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": "5"},
         )
 
+    @app.exception_handler(OSError)
+    async def _os_error(_request: Request, exc: OSError) -> Response:
+        if exc.errno in _STORAGE_FULL:  # the blob store's disk or quota, not the request
+            log.error("storage full: %s", exc)
+            return problem(
+                507,
+                "Insufficient Storage",
+                "The server has no room left to store this; nothing was saved.",
+                "STORAGE_FULL",
+            )
+        return _internal_error(exc)
+
     @app.exception_handler(Exception)
     async def _bug(_request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error", exc_info=exc)
-        return problem(
-            500,
-            "Internal Server Error",
-            "Something went wrong on the server; it has been logged.",
-            "INTERNAL_ERROR",
-        )
+        return _internal_error(exc)
+
+
+_STORAGE_FULL = {errno.ENOSPC, errno.EDQUOT}
+
+
+def _internal_error(exc: BaseException) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return problem(
+        500,
+        "Internal Server Error",
+        "Something went wrong on the server; it has been logged.",
+        "INTERNAL_ERROR",
+    )

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import uuid
 
@@ -12,6 +13,7 @@ import pytest
 from tests.conftest import assert_problem
 from tests.vault.helpers import multipart, names, step_bytes, step_like, upload
 from threadline.app import create_app
+from threadline.blobs import spool
 
 # --- listing ----------------------------------------------------------------------------------
 
@@ -644,3 +646,15 @@ async def test_revert_errors(alice, bob, vera):
         "/v1/revert", json={"path": "/v1/serve/acme/alice/x.step", "versionId": v1["versionId"]}
     )
     assert_problem(r, 404, "FILE_NOT_FOUND")
+
+
+@pytest.mark.parametrize("size", [1_000, 3 << 20], ids=["one write", "threaded"])
+async def test_a_full_disk_answers_507_and_stores_nothing(alice, settings, monkeypatch, size):
+    def full(fd: int, chunk: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(spool, "_write_all", full)
+    r = await upload(alice.client, "full.step", step_like("x") + b"0" * size)
+    assert_problem(r, 507, "STORAGE_FULL")
+    assert "full.step" not in await names(alice.client)
+    assert not list((settings.home / "blobs").rglob("*.part"))
