@@ -280,16 +280,19 @@ def _keyed(structure: Structure) -> dict[str, Line]:
     algebra over 100k tuple keys would rehash every tuple on every lookup.
     """
     keyed: dict[str, Line] = {}
-    paths: dict[Any, str] = {}
-    for line in structure.walk():
-        parent_path = paths.get(line.parent_item_id, "") if line.parent_item_id else ""
-        key = f"{parent_path}{_SEP}{line.part_number}"
-        n = 2
-        while key in keyed:  # the same part twice under one parent: pair them in sort order
-            key = f"{parent_path}{_SEP}{line.part_number}#{n}"
-            n += 1
+    # Depth first like Structure.walk, each line carrying its parent's path.
+    stack = [(root, "") for root in reversed(structure.roots)]
+    while stack:
+        line, parent_path = stack.pop()
+        key = parent_path + _SEP + line.part_number
+        if key in keyed:  # the same part twice under one parent: pair them in sort order
+            n = 2
+            while f"{key}#{n}" in keyed:
+                n += 1
+            key = f"{key}#{n}"
         keyed[key] = line
-        paths[line.id] = key
+        if line.children:
+            stack.extend((child, key) for child in reversed(line.children))
     return keyed
 
 
