@@ -52,7 +52,15 @@ async def test_batch_nests_under_client_ids_even_when_parents_come_last(alice):
         ],
     )
     assert (result["created"], result["updated"], result["deleted"]) == (4, 0, 0)
-    assert sub in result["ids"] and inner in result["ids"]
+    # one id per written line, in the request's order (not the order lines were inserted)
+    assert len(result["ids"]) == 4 and result["ids"][1::2] == [inner, sub]
+    tree_ids = {n["id"]: n for n in walk((await get_tree(c, bom["id"]))["items"])}
+    assert [tree_ids[i]["partNumber"] for i in result["ids"]] == [
+        "NUT-1",
+        "SUB-2",
+        "BOLT-1",
+        "SUB-1",
+    ]
     tree = await get_tree(c, bom["id"])
     assert shape(tree["items"]) == [
         (

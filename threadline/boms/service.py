@@ -270,6 +270,7 @@ async def write_items(
     creates: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     deletes: list[uuid.UUID] = []
+    written: list[uuid.UUID] = []  # created or updated, in request order (the response's ids)
     chosen: list[uuid.UUID] = []  # ids clients picked for new lines: must be globally unused
     seen: set[uuid.UUID] = set()
     for index, change in enumerate(changes):
@@ -282,6 +283,7 @@ async def write_items(
         values = change.values
         if change.id is not None and change.id in existing:
             updates.append({"id": change.id, **values})
+            written.append(change.id)
             if "parent_item_id" in values:
                 parents[change.id] = values["parent_item_id"]
             if "child_part_id" in values:
@@ -298,6 +300,7 @@ async def write_items(
             seen.add(new_item)
             chosen.append(new_item)
         creates.append({"id": new_item, "bom_id": bom.id, "uom": "each", **values})
+        written.append(new_item)
         parents[new_item] = values.get("parent_item_id")
         part_of[new_item] = values["child_part_id"]
     for start in range(0, len(chosen), BATCH):
@@ -312,7 +315,7 @@ async def write_items(
     await _write(session, creates, updates, removed, parents)
     new_edges = {
         (part_of[p] if p else bom.assembly_part_id, part_of[i])
-        for i in [c["id"] for c in creates] + [u["id"] for u in updates]
+        for i in written
         for p in [parents[i]]
     }
     await check_no_cycles(session, workspace_id=ws.id, new_edges=new_edges)
@@ -330,7 +333,7 @@ async def write_items(
         "created": len(creates),
         "updated": len(updates),
         "deleted": len(removed),
-        "ids": [c["id"] for c in creates] + [u["id"] for u in updates],
+        "ids": written,
     }
 
 
@@ -450,7 +453,7 @@ async def _write(
             await session.execute(delete(BomItem).where(BomItem.id.in_(ids[start : start + BATCH])))
     if creates:
         depth = _depths(parents)
-        creates.sort(key=lambda c: depth[c["id"]])
+        creates = sorted(creates, key=lambda c: depth[c["id"]])
         now = utcnow()
         # Every row of one INSERT needs the same keys. Columns no row sets are left out
         # altogether (they default to NULL) — fewer parameters to bind on 100k-line imports.
