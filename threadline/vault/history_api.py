@@ -3,6 +3,7 @@ Revert; Trash; Branches & Merges; Conflicts)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Query
@@ -23,6 +24,7 @@ from threadline.vault.schemas import (
     RevertIn,
     VersionRead,
 )
+from threadline.vault.service import Folder
 from threadline.vault.views import (
     at_path,
     file_read,
@@ -162,17 +164,7 @@ async def list_branches(
 @router.post("/v1/branches/create", status_code=201)
 async def create_branch(body: BranchIn, ctx: Ctx) -> dict[str, Any]:
     """Start a branch (``[a-z0-9_-]+``) of a file from main's current version."""
-    f = await service.folder(
-        ctx.session, user=ctx.user, workspace=body.workspace, username=body.username, write=True
-    )
-    copy = await branches.create_branch(
-        ctx.session,
-        actor=ctx.user,
-        f=f,
-        base=body.base,
-        branch=body.branch,
-        suffix_writes=ctx.runtime.settings.branch_suffix_writes,
-    )
+    f, copy = await _on_branch(body, ctx, branches.create_branch)
     return {
         **file_read(copy, body.workspace, f.owner.username).model_dump(mode="json", by_alias=True),
         "branchName": body.branch,
@@ -182,10 +174,18 @@ async def create_branch(body: BranchIn, ctx: Ctx) -> dict[str, Any]:
 @router.post("/v1/branches/delete")
 async def delete_branch(body: BranchIn, ctx: Ctx) -> dict[str, Any]:
     """Delete a branch copy (not main); it goes to the trash."""
+    _f, copy = await _on_branch(body, ctx, branches.delete_branch)
+    return {"ok": True, "key": str(copy.id)}
+
+
+async def _on_branch(
+    body: BranchIn, ctx: RequestContext, operation: Callable[..., Awaitable[VaultFile]]
+) -> tuple[Folder, VaultFile]:
+    """Run a branch operation on ``body``'s file in the caller's writable folder."""
     f = await service.folder(
         ctx.session, user=ctx.user, workspace=body.workspace, username=body.username, write=True
     )
-    copy = await branches.delete_branch(
+    copy = await operation(
         ctx.session,
         actor=ctx.user,
         f=f,
@@ -193,7 +193,7 @@ async def delete_branch(body: BranchIn, ctx: Ctx) -> dict[str, Any]:
         branch=body.branch,
         suffix_writes=ctx.runtime.settings.branch_suffix_writes,
     )
-    return {"ok": True, "key": str(copy.id)}
+    return f, copy
 
 
 @router.post("/v1/merge")
