@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.boms.models import BomItem, BomItemAlternate
-from threadline.boms.tree import alternates_by_line, convert_cost
+from threadline.boms.tree import alternates_by_line, convert_cost, uuid_text
 from threadline.boms.warnings import item_warnings
 from threadline.catalog.models import Part
 
@@ -123,7 +123,7 @@ async def explode(session: AsyncSession, bom_id: uuid.UUID) -> Explosion:
             if rohs is False or reach is False or minerals or refdes:
                 warnings.extend(
                     item_warnings(
-                        item_id=_canonical_uuid(item_id),
+                        item_id=uuid_text(item_id),
                         part_number=number,
                         rohs_compliant=rohs,
                         reach_compliant=reach,
@@ -324,11 +324,3 @@ def _by_code_point(column: Any, dialect: str) -> ColumnElement[str]:
     collation sorts by the locale's rules)."""
     expression: ColumnElement[str] = column.collate("C") if dialect == "postgresql" else column
     return expression
-
-
-def _canonical_uuid(value: str) -> str:
-    """A line id as the explosion reads it (PostgreSQL: canonical; SQLite: 32 hex digits) in
-    canonical form."""
-    if len(value) == 32:
-        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
-    return value
