@@ -104,9 +104,9 @@ async def test_unknown_sort_field_is_400_naming_the_allowed_ones(client, sorted_
     assert "created, name, username" in body["detail"]
 
 
-async def test_unknown_sort_direction_is_422(client, sorted_users):
+async def test_unknown_sort_direction_is_400(client, sorted_users):
     response = await client.get(sorted_users, params={"sort": "name", "dir": "sideways"})
-    assert_problem(response, 422, "VALIDATION_ERROR")
+    assert_problem(response, 400, "VALIDATION_ERROR")
 
 
 def test_sorting_clauses():
@@ -131,7 +131,7 @@ def test_sorting_default_must_be_whitelisted():
 async def test_page_size_bounds(client, sorted_users):
     for params in ({"pageSize": 0}, {"pageSize": 501}, {"page": 0}, {"page": -1}, {"page": "x"}):
         body = assert_problem(
-            await client.get(sorted_users, params=params), 422, "VALIDATION_ERROR"
+            await client.get(sorted_users, params=params), 400, "VALIDATION_ERROR"
         )
         assert any(e["loc"][-1] in ("page", "pageSize") for e in body["errors"]), body
     assert (await client.get(sorted_users, params={"pageSize": 500})).status_code == 200
@@ -163,7 +163,7 @@ async def test_workspaces_page_through(make_actor):
     assert (beyond["items"], beyond["total"], beyond["page"]) == ([], 5, 4)
     for bad in (0, 501):
         response = await alice.client.get("/v1/workspaces", params={"pageSize": bad})
-        assert_problem(response, 422, "VALIDATION_ERROR")
+        assert_problem(response, 400, "VALIDATION_ERROR")
 
 
 async def test_users_page_through(make_actor):
@@ -181,4 +181,4 @@ async def test_users_page_through(make_actor):
     )
     assert (response.json()["items"], response.json()["total"]) == ([], 4)
     response = await owner.client.get("/v1/users", params={"workspace": "acme", "pageSize": 501})
-    assert_problem(response, 422, "VALIDATION_ERROR")
+    assert_problem(response, 400, "VALIDATION_ERROR")

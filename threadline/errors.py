@@ -78,7 +78,9 @@ class UnsupportedMediaType(ThreadlineError):
 
 
 class Unprocessable(ThreadlineError):
-    status, code, title = 422, "VALIDATION_ERROR", "Unprocessable Content"
+    """Input that parses but breaks a rule. 400, as DESIGN's status list has it (no 422)."""
+
+    status, code, title = 400, "VALIDATION_ERROR", "Bad Request"
 
 
 class Locked(ThreadlineError):
@@ -149,7 +151,8 @@ def install_error_handlers(app: FastAPI) -> None:
                 errors=errors,
             )
         where = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors[:5])
-        return problem(422, "Unprocessable Content", where, "VALIDATION_ERROR", errors=errors)
+        # 400, not FastAPI's 422: DESIGN.md's status list; ``errors`` keeps the field detail.
+        return problem(400, "Bad Request", where, "VALIDATION_ERROR", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> Response:

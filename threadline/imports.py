@@ -70,7 +70,7 @@ class Problems:
         )
 
     def refuse_if_any(self, rows: int, valid: int) -> None:
-        """On apply, any error refuses the whole file: 422 with the full report, nothing written."""
+        """On apply, any error refuses the whole file: 400 with the full report, nothing written."""
         if self.errors:
             report = self.report(rows=rows, valid=valid, dry_run=False)
             raise Unprocessable(

@@ -78,7 +78,7 @@ async def test_register_duplicate_email_is_409_case_insensitively(client):
 async def test_register_rejects_short_password(client):
     body = _register_body()
     body["password"] = "short"
-    problem = assert_problem(await client.post("/api/auth/register", json=body), 422)
+    problem = assert_problem(await client.post("/api/auth/register", json=body), 400)
     assert problem["code"] == "VALIDATION_ERROR"
     assert ["body", "password"] in [e["loc"] for e in problem["errors"]]
     assert SESSION_COOKIE not in client.cookies
@@ -86,20 +86,20 @@ async def test_register_rejects_short_password(client):
 
 async def test_register_rejects_bad_email(client):
     response = await client.post("/api/auth/register", json=_register_body("not-an-email"))
-    problem = assert_problem(response, 422, "VALIDATION_ERROR")
+    problem = assert_problem(response, 400, "VALIDATION_ERROR")
     assert ["body", "email"] in [e["loc"] for e in problem["errors"]]
 
 
 async def test_register_rejects_missing_name(client):
     body = _register_body()
     del body["name"]
-    problem = assert_problem(await client.post("/api/auth/register", json=body), 422)
+    problem = assert_problem(await client.post("/api/auth/register", json=body), 400)
     assert ["body", "name"] in [e["loc"] for e in problem["errors"]]
 
 
 async def test_register_rejects_unknown_field(client):
     response = await client.post("/api/auth/register", json=_register_body(isAdmin=True))
-    problem = assert_problem(response, 422, "VALIDATION_ERROR")
+    problem = assert_problem(response, 400, "VALIDATION_ERROR")
     assert ["body", "isAdmin"] in [e["loc"] for e in problem["errors"]]
 
 
@@ -141,11 +141,11 @@ async def test_login_unknown_email_is_the_same_401(client):
     assert problem["detail"] == "E-mail or password is wrong."
 
 
-async def test_login_empty_password_is_422(client):
+async def test_login_empty_password_is_400(client):
     response = await client.post(
         "/api/auth/login", json={"email": "alice@example.com", "password": ""}
     )
-    assert_problem(response, 422, "VALIDATION_ERROR")
+    assert_problem(response, 400, "VALIDATION_ERROR")
 
 
 # --- logout ---------------------------------------------------------------------------------

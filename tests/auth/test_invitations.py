@@ -108,7 +108,7 @@ async def test_inviting_an_existing_member_conflicts(make_actor):
 async def test_send_rejects_bad_bodies(make_actor, body):
     manager = await make_actor("mia", workspace="acme", role="manager")
     response = await manager.client.post("/api/invitations/send", json=body)
-    assert_problem(response, 422, "VALIDATION_ERROR")
+    assert_problem(response, 400, "VALIDATION_ERROR")
 
 
 async def test_send_needs_sign_in(client):
@@ -153,7 +153,7 @@ async def test_list_filters_by_status(make_actor):
     assert await emails(status="accepted") == ["ann@example.com"]
     assert_problem(
         await manager.client.get("/api/invitations", params={"status": "revoked-ish"}),
-        422,
+        400,
         "VALIDATION_ERROR",
     )
 
@@ -166,7 +166,7 @@ async def test_list_limit(make_actor):
     assert [i["email"] for i in response.json()] == ["c@example.com", "b@example.com"]
     for limit in (0, 501):
         response = await manager.client.get("/api/invitations", params={"limit": limit})
-        assert_problem(response, 422, "VALIDATION_ERROR")
+        assert_problem(response, 400, "VALIDATION_ERROR")
 
 
 async def test_managers_scope_the_list_to_a_workspace(make_actor):
@@ -236,7 +236,7 @@ async def test_validate_unknown_code(client):
     response = await client.post("/api/invitations/validate", json={"invitationCode": "inv_nope"})
     assert_problem(response, 404, "INVITATION_INVALID")
     response = await client.post("/api/invitations/validate", json={"invitationCode": ""})
-    assert_problem(response, 422, "VALIDATION_ERROR")
+    assert_problem(response, 400, "VALIDATION_ERROR")
 
 
 async def test_validate_an_accepted_code(client, make_actor):

@@ -38,10 +38,10 @@ async def test_create_with_expiry(make_actor):
 
 async def test_create_rejects_bad_input(make_actor):
     alice = await make_actor("alice")
-    assert_problem(await alice.client.post("/api/tokens", json={"name": ""}), 422)
+    assert_problem(await alice.client.post("/api/tokens", json={"name": ""}), 400)
     assert_problem(
         await alice.client.post("/api/tokens", json={"name": "x", "expiresInDays": 0}),
-        422,
+        400,
         "VALIDATION_ERROR",
     )
 
@@ -127,7 +127,7 @@ async def test_deleting_someone_elses_token_is_404(make_actor, client):
 async def test_deleting_unknown_or_malformed_id(make_actor):
     alice = await make_actor("alice")
     assert_problem(await alice.client.delete(f"/api/tokens/{uuid.uuid4()}"), 404)
-    assert_problem(await alice.client.delete("/api/tokens/not-a-uuid"), 422, "VALIDATION_ERROR")
+    assert_problem(await alice.client.delete("/api/tokens/not-a-uuid"), 400, "VALIDATION_ERROR")
 
 
 async def test_unknown_bearer_token_is_401_not_anonymous(client):

@@ -85,7 +85,7 @@ async def test_create_duplicate_name_conflicts(make_actor):
 async def test_create_rejects_invalid_names(make_actor, name):
     alice = await make_actor("alice")
     response = await alice.client.post("/v1/workspaces", json={"name": name})
-    body = assert_problem(response, 422, "VALIDATION_ERROR")
+    body = assert_problem(response, 400, "VALIDATION_ERROR")
     assert any(e["loc"][-1] == "name" for e in body["errors"]), body
     assert (await alice.client.get("/v1/workspaces")).json()["total"] == 0
 
@@ -165,7 +165,7 @@ async def test_patch_rejects_unknown_roles(make_actor, role):
     response = await owner.client.patch(
         f"/v1/workspaces/acme/members/{eve.user.id}", json={"role": role}
     )
-    assert_problem(response, 422, "VALIDATION_ERROR")
+    assert_problem(response, 400, "VALIDATION_ERROR")
     assert await _role_in(eve, "acme") == "engineer"
 
 
@@ -326,7 +326,7 @@ async def test_users_of_a_foreign_workspace_is_404(make_actor):
 
 async def test_users_needs_a_workspace(make_actor):
     alice = await make_actor("alice", workspace="acme")
-    assert_problem(await alice.client.get("/v1/users"), 422, "VALIDATION_ERROR")
+    assert_problem(await alice.client.get("/v1/users"), 400, "VALIDATION_ERROR")
 
 
 # --- POST /v1/users/init ----------------------------------------------------------------------

@@ -81,7 +81,7 @@ async def test_multi_level_flow(make_actor):
         f"/v1/boms/{bom_id}/items",
         json={"items": [{"parentItemId": sub_line, "childPartId": top["id"], "qty": 1}]},
     )
-    body = assert_problem(r, 422, "BOM_CYCLE")
+    body = assert_problem(r, 400, "BOM_CYCLE")
     assert body["path"][0] == body["path"][-1]
 
     # submit, approve, freeze

@@ -194,7 +194,7 @@ async def test_bad_rows_are_named_and_refused_atomically(alice, empty_bom):
     assert all(e["message"] for e in report["errors"])
 
     applied = await import_file(c, empty_bom["id"], "bom.csv", content)
-    body = assert_problem(applied, 422, "IMPORT_INVALID")
+    body = assert_problem(applied, 400, "IMPORT_INVALID")
     assert "row 3" in body["detail"]
     assert [(e["row"], e["column"]) for e in body["errors"]] == located
     assert (await get_tree(c, empty_bom["id"]))["lineCount"] == 0
@@ -286,7 +286,7 @@ async def test_replace_and_append_modes(alice, empty_bom):
     assert (await import_file(c, bom_id, "1.csv", first)).status_code == 200  # default: replace
     assert [n["partNumber"] for n in (await get_tree(c, bom_id))["items"]] == ["A-1", "B-1"]
     response = await import_file(c, bom_id, "1.csv", first, mode="merge")
-    assert_problem(response, 422)
+    assert_problem(response, 400)
 
 
 async def test_import_respects_status_and_role(alice, make_actor, empty_bom):

@@ -151,9 +151,9 @@ async def test_a_line_cannot_be_nested_under_itself(alice):
         c, bom["id"], [line(parts["SUB-1"], 1, id=a), line(parts["SUB-2"], 1, id=b, parentItemId=a)]
     )
     response = await post_items(c, bom["id"], [{"id": a, "parentItemId": b}])
-    assert_problem(response, 422, "ITEM_NESTING_CYCLE")
+    assert_problem(response, 400, "ITEM_NESTING_CYCLE")
     response = await post_items(c, bom["id"], [{"id": a, "parentItemId": a}])
-    assert_problem(response, 422, "ITEM_NESTING_CYCLE")
+    assert_problem(response, 400, "ITEM_NESTING_CYCLE")
     assert shape((await get_tree(c, bom["id"]))["items"]) == [
         ("SUB-1", 1, "each", [("SUB-2", 1, "each", [])])
     ]
@@ -173,7 +173,7 @@ async def test_part_of_another_workspace_is_not_found(alice, make_actor):
 async def test_quantity_must_be_positive_and_bounded(alice, qty):
     parts, bom = await _bom(alice.client, "BOLT-1")
     response = await post_items(alice.client, bom["id"], [line(parts["BOLT-1"], qty)])
-    body = assert_problem(response, 422, "VALIDATION_ERROR")
+    body = assert_problem(response, 400, "VALIDATION_ERROR")
     assert any("qty" in e["loc"] for e in body["errors"])
 
 
@@ -220,7 +220,7 @@ async def test_cycle_through_other_boms_is_refused_with_its_path(alice):
         (line(parts["A-1"], 1, parentItemId=holder), ["A-1", "B-1", "C-1", "D-1"]),
     ]
     for row, expected in cases:
-        body = assert_problem(await post_items(c, bom_c["id"], [row]), 422, "BOM_CYCLE")
+        body = assert_problem(await post_items(c, bom_c["id"], [row]), 400, "BOM_CYCLE")
         path = body["path"]
         assert path[0] == path[-1], path
         cycle = path[:-1]
@@ -237,13 +237,13 @@ async def test_assembly_cannot_contain_itself(alice):
     sub = new_id()
     await write_items(c, bom["id"], [line(parts["SUB-1"], 1, id=sub)])
     body = assert_problem(
-        await post_items(c, bom["id"], [line(parts["TOP-1"], 1)]), 422, "BOM_CYCLE"
+        await post_items(c, bom["id"], [line(parts["TOP-1"], 1)]), 400, "BOM_CYCLE"
     )
     assert body["path"] == ["TOP-1", "TOP-1"]
     response = await post_items(c, bom["id"], [line(parts["SUB-1"], 1, parentItemId=sub)])
-    assert_problem(response, 422, "BOM_CYCLE")
+    assert_problem(response, 400, "BOM_CYCLE")
     response = await post_items(c, bom["id"], [line(parts["TOP-1"], 1, parentItemId=sub)])
-    assert_problem(response, 422, "BOM_CYCLE")
+    assert_problem(response, 400, "BOM_CYCLE")
     assert (await get_tree(c, bom["id"]))["lineCount"] == 1
 
 
@@ -319,7 +319,7 @@ async def test_effectivity_round_trips_and_contradictions_are_refused(alice):
         {"lotFrom": "L10", "lotTo": "L9"},
     ):
         response = await post_items(c, bom["id"], [line(parts["BOLT-1"], 1, effectivity=bad)])
-        assert_problem(response, 422, "EFFECTIVITY_INVALID")
+        assert_problem(response, 400, "EFFECTIVITY_INVALID")
     assert (await get_tree(c, bom["id"]))["lineCount"] == 1
 
 

@@ -245,7 +245,7 @@ async def test_apply_with_any_error_writes_nothing(engineer):
     await create_part(engineer.client, partNumber="OK-1", name="Before")
     before = await catalog(engineer)
     response = await upload(engineer, BAD)
-    problem = assert_problem(response, 422, "IMPORT_INVALID")
+    problem = assert_problem(response, 400, "IMPORT_INVALID")
     assert len(problem["errors"]) == 7
     assert {"row": 3, "column": "domain"}.items() <= problem["errors"][0].items()
     assert (problem["rows"], problem["valid"], problem["dryRun"]) == (8, 1, False)
@@ -276,7 +276,7 @@ async def test_attributes_are_checked_against_the_domain_template(engineer, mana
     assert "mechanical template" in messages
     assert "'finish' is a required property" in messages
     assert "is not of type 'string'" in messages
-    assert_problem(await upload(engineer, data), 422, "IMPORT_INVALID")
+    assert_problem(await upload(engineer, data), 400, "IMPORT_INVALID")
     assert await catalog(engineer) == {}
     fixed = "\n".join(line for line in data.splitlines() if not line.startswith("TP-2"))
     assert (await imported(engineer, fixed))["created"] == 2
@@ -290,7 +290,7 @@ async def test_engineer_importing_a_lifecycle_change_gets_an_error_row(engineer,
         (2, "lifecycle"): "changing lifecycle needs the manager role",
         (3, "lifecycle"): "changing lifecycle needs the manager role",
     }
-    assert_problem(await upload(engineer, data), 422, "IMPORT_INVALID")
+    assert_problem(await upload(engineer, data), 400, "IMPORT_INVALID")
     assert (await catalog(engineer))["LC-1"]["lifecycle"] == "prototype"
     report = await imported(manager, data)
     assert (report["created"], report["updated"]) == (2, 1)
@@ -313,7 +313,7 @@ async def test_bad_cost_currency_and_flags_are_errors(engineer, column, value):
     report = await imported(engineer, data, dry_run=True)
     canonical = "rohs_compliant" if column == "rohs" else column
     assert list(errors_by_cell(report)) == [(2, canonical)]
-    assert_problem(await upload(engineer, data), 422, "IMPORT_INVALID")
+    assert_problem(await upload(engineer, data), 400, "IMPORT_INVALID")
 
 
 # --- unreadable files -------------------------------------------------------------------------

@@ -171,9 +171,9 @@ async def test_lifecycle_other_than_prototype_on_create_needs_a_manager(engineer
         ("colour", "red"),  # unknown fields are refused, not ignored
     ],
 )
-async def test_invalid_create_bodies_are_422(engineer, field, value):
+async def test_invalid_create_bodies_are_400(engineer, field, value):
     body = {"workspace": "acme", "partNumber": "BAD-1", "name": "Bad", field: value}
-    problem = assert_problem(await engineer.client.post(PARTS, json=body), 422, "VALIDATION_ERROR")
+    problem = assert_problem(await engineer.client.post(PARTS, json=body), 400, "VALIDATION_ERROR")
     assert any(field in e["loc"] for e in problem["errors"]), problem
     assert (await list_parts(engineer.client))["total"] == 0
 
@@ -225,9 +225,9 @@ async def test_domain_lifecycle_and_tag_filters(engineer, manager):
     assert await part_numbers(c, tag="fastener", domain="mechanical") == ["F-1"]
     assert await part_numbers(c, tag="fastener", domain="mechanical", q="F-4") == []
     bad = await c.get(PARTS, params={"workspace": "acme", "domain": "quantum"})
-    assert_problem(bad, 422)
+    assert_problem(bad, 400)
     bad = await c.get(PARTS, params={"workspace": "acme", "lifecycle": "retired"})
-    assert_problem(bad, 422)
+    assert_problem(bad, 400)
 
 
 @pytest.fixture
@@ -280,9 +280,9 @@ async def test_unknown_sort_is_400(manager, sort):
     assert "part_number" in body["detail"]
 
 
-async def test_bad_dir_is_422(manager):
+async def test_bad_dir_is_400(manager):
     response = await manager.client.get(PARTS, params={"workspace": "acme", "dir": "sideways"})
-    assert_problem(response, 422)
+    assert_problem(response, 400)
 
 
 async def test_paging_shape(engineer):
@@ -299,7 +299,7 @@ async def test_paging_shape(engineer):
     default = await list_parts(engineer.client)
     assert (default["page"], default["pageSize"], len(default["items"])) == (1, 50, 5)
     too_big = await engineer.client.get(PARTS, params={"workspace": "acme", "pageSize": 501})
-    assert_problem(too_big, 422)
+    assert_problem(too_big, 400)
 
 
 async def test_another_workspaces_parts_are_never_listed(engineer, stranger):
@@ -356,9 +356,9 @@ async def test_another_workspaces_part_is_404_never_403(engineer, stranger):
     assert still["name"] == "Widget" and still["versions"] == []
 
 
-async def test_unknown_part_is_404_and_a_malformed_id_422(engineer):
+async def test_unknown_part_is_404_and_a_malformed_id_400(engineer):
     assert_problem(await engineer.client.get(f"{PARTS}/{uuid.uuid4()}"), 404, "PART_NOT_FOUND")
-    assert_problem(await engineer.client.get(f"{PARTS}/not-a-uuid"), 422)
+    assert_problem(await engineer.client.get(f"{PARTS}/not-a-uuid"), 400)
 
 
 # --- update -----------------------------------------------------------------------------------
@@ -423,10 +423,10 @@ async def test_viewer_cannot_update(engineer, viewer):
     "body",
     [{"partNumber": "NEW"}, {"colour": "red"}, {"unitCost": -0.01}, {"domain": "quantum"}],
 )
-async def test_invalid_patch_bodies_are_422(engineer, body):
+async def test_invalid_patch_bodies_are_400(engineer, body):
     part = await create_part(engineer.client, partNumber="U-5")
     response = await engineer.client.patch(f"{PARTS}/{part['id']}", json=body)
-    assert_problem(response, 422, "VALIDATION_ERROR")
+    assert_problem(response, 400, "VALIDATION_ERROR")
     assert (await engineer.client.get(f"{PARTS}/{part['id']}")).json()["partNumber"] == "U-5"
 
 
@@ -460,7 +460,7 @@ async def test_create_and_list_versions(engineer, viewer):
     by_viewer = await viewer.client.post(f"{PARTS}/{part['id']}/versions", json={"revision": "C"})
     assert_problem(by_viewer, 403, "INSUFFICIENT_ROLE")
     empty = await engineer.client.post(f"{PARTS}/{part['id']}/versions", json={"revision": " "})
-    assert_problem(empty, 422)
+    assert_problem(empty, 400)
 
 
 async def test_submit_then_approve(engineer, manager):
@@ -593,8 +593,8 @@ async def test_bulk_with_a_foreign_or_unknown_id_changes_nothing(engineer, manag
         ({"action": "apply_tags"}, 400, "INVALID_BULK_ACTION"),
         ({"action": "apply_tags", "tags": []}, 400, "INVALID_BULK_ACTION"),
         ({"action": "set_lifecycle"}, 400, "INVALID_BULK_ACTION"),
-        ({"action": "delete"}, 422, "VALIDATION_ERROR"),
-        ({"action": "set_lifecycle", "lifecycle": "retired"}, 422, "VALIDATION_ERROR"),
+        ({"action": "delete"}, 400, "VALIDATION_ERROR"),
+        ({"action": "set_lifecycle", "lifecycle": "retired"}, 400, "VALIDATION_ERROR"),
     ],
 )
 async def test_malformed_bulk_actions(manager, body, status, code):
@@ -605,7 +605,7 @@ async def test_malformed_bulk_actions(manager, body, status, code):
 async def test_bulk_needs_a_selection_and_engineer_role(engineer, viewer):
     part = await create_part(engineer.client, partNumber="B-8")
     empty = await _bulk(engineer.client, partIds=[], action="apply_tags", tags=["x"])
-    assert_problem(empty, 422)
+    assert_problem(empty, 400)
     by_viewer = await _bulk(viewer.client, partIds=[part["id"]], action="apply_tags", tags=["x"])
     assert_problem(by_viewer, 403, "INSUFFICIENT_ROLE")
 
@@ -669,7 +669,7 @@ async def test_export_without_selection_is_the_whole_catalog_of_this_workspace(e
 
 async def test_export_refuses_unknown_formats_and_strangers(engineer, stranger):
     bad = await engineer.client.post(f"{PARTS}/export", json={"workspace": "acme", "format": "pdf"})
-    assert_problem(bad, 422)
+    assert_problem(bad, 400)
     foreign = await stranger.client.post(f"{PARTS}/export", json={"workspace": "acme"})
     assert_problem(foreign, 404)
 

@@ -109,8 +109,8 @@ async def test_strangers_get_404(engineer, make_actor):
         {"domain_templates": []},
     ],
 )
-async def test_malformed_settings_bodies_are_422(manager, body):
-    assert_problem(await manager.client.post(SETTINGS, json=body), 422, "VALIDATION_ERROR")
+async def test_malformed_settings_bodies_are_400(manager, body):
+    assert_problem(await manager.client.post(SETTINGS, json=body), 400, "VALIDATION_ERROR")
 
 
 @pytest.mark.parametrize(
@@ -166,7 +166,7 @@ async def test_template_rejects_a_mechanical_part_without_its_attributes(manager
     await save(manager, domain_templates={"mechanical": MECHANICAL})
     body = {"workspace": "acme", "partNumber": "ME-1", "name": "Plate", "domain": "mechanical"}
     missing = await engineer.client.post(PARTS, json={**body, "attributes": {"material": "Al"}})
-    problem = assert_problem(missing, 422, "ATTRIBUTES_INVALID")
+    problem = assert_problem(missing, 400, "ATTRIBUTES_INVALID")
     assert len(problem["problems"]) == 2
     assert any("finish" in p for p in problem["problems"])
     assert any("tolerance" in p for p in problem["problems"])
@@ -174,7 +174,7 @@ async def test_template_rejects_a_mechanical_part_without_its_attributes(manager
     wrong_type = await engineer.client.post(
         PARTS, json={**body, "attributes": {**GOOD_ATTRIBUTES, "tolerance": 0.05}}
     )
-    problem = assert_problem(wrong_type, 422, "ATTRIBUTES_INVALID")
+    problem = assert_problem(wrong_type, 400, "ATTRIBUTES_INVALID")
     assert problem["problems"] == ["tolerance: 0.05 is not of type 'string'"]
     listed = await engineer.client.get(PARTS, params={"workspace": "acme"})
     assert listed.json()["total"] == 0
@@ -193,13 +193,13 @@ async def test_patch_revalidates_attributes_and_domain_changes(manager, engineer
     )
     url = f"{PARTS}/{plate['id']}"
     dropped = await engineer.client.patch(url, json={"attributes": {"material": "Al"}})
-    problem = assert_problem(dropped, 422, "ATTRIBUTES_INVALID")
+    problem = assert_problem(dropped, 400, "ATTRIBUTES_INVALID")
     assert len(problem["problems"]) == 2
     assert (await engineer.client.get(url)).json()["attributes"] == GOOD_ATTRIBUTES
 
     loose = await create_part(engineer.client, partNumber="OT-1", attributes={"colour": "red"})
     moved = await engineer.client.patch(f"{PARTS}/{loose['id']}", json={"domain": "mechanical"})
-    assert_problem(moved, 422, "ATTRIBUTES_INVALID")
+    assert_problem(moved, 400, "ATTRIBUTES_INVALID")
     assert (await engineer.client.get(f"{PARTS}/{loose['id']}")).json()["domain"] == "other"
     fixed = await engineer.client.patch(
         f"{PARTS}/{loose['id']}", json={"domain": "mechanical", "attributes": GOOD_ATTRIBUTES}

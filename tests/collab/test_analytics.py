@@ -79,11 +79,11 @@ async def test_workspace_tasks(alice, bob, part):
 async def test_bad_queries(alice, carol):
     for url in ("/v1/workspace/reviews", "/v1/workspace/tasks"):
         assert_problem(
-            await alice.client.get(url, params={"workspace": "acme", "status": "weird"}), 422
+            await alice.client.get(url, params={"workspace": "acme", "status": "weird"}), 400
         )
-        assert_problem(await alice.client.get(url, params={"workspace": "acme", "limit": 0}), 422)
-        assert_problem(await alice.client.get(url, params={"workspace": "acme", "limit": 501}), 422)
-        assert_problem(await alice.client.get(url), 422)
+        assert_problem(await alice.client.get(url, params={"workspace": "acme", "limit": 0}), 400)
+        assert_problem(await alice.client.get(url, params={"workspace": "acme", "limit": 501}), 400)
+        assert_problem(await alice.client.get(url), 400)
         assert_problem(await carol.client.get(url, params={"workspace": "acme"}), 404)
     r = await carol.client.get("/v1/workspace/stats", params={"workspace": "acme"})
     assert_problem(r, 404, "WORKSPACE_NOT_FOUND")
@@ -91,4 +91,4 @@ async def test_bad_queries(alice, carol):
     r = await alice.client.get(
         "/v1/workspace/reviews", params={"workspace": "acme", "status": "in_progress"}
     )
-    assert_problem(r, 422)
+    assert_problem(r, 400)

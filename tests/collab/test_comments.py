@@ -124,13 +124,13 @@ async def test_malformed_input(alice, part):
     r = await alice.client.get("/v1/comments", params={"path": "/etc/passwd/xxxx"})
     assert_problem(r, 400, "INVALID_PATH")
     r = await alice.client.get("/v1/comments")
-    assert_problem(r, 422, "VALIDATION_ERROR")
+    assert_problem(r, 400, "VALIDATION_ERROR")
     r = await alice.client.post("/v1/comments", json={"path": part.path, "body": "   "})
-    assert_problem(r, 422, "VALIDATION_ERROR")
+    assert_problem(r, 400, "VALIDATION_ERROR")
     r = await alice.client.post("/v1/comments", json={"path": part.path, "body": "x" * 10_001})
-    assert_problem(r, 422, "VALIDATION_ERROR")
+    assert_problem(r, 400, "VALIDATION_ERROR")
     r = await alice.client.post("/v1/comments", json={"path": part.path, "body": "x", "bogus": 1})
-    assert_problem(r, 422, "VALIDATION_ERROR")
+    assert_problem(r, 400, "VALIDATION_ERROR")
     r = await alice.client.post(
         "/v1/comments", content=b"{not json", headers={"content-type": "application/json"}
     )
@@ -138,7 +138,7 @@ async def test_malformed_input(alice, part):
     r = await alice.client.post(
         "/v1/comments", json={"path": part.path, "body": "x", "versionId": "nope"}
     )
-    assert_problem(r, 422, "VALIDATION_ERROR")
+    assert_problem(r, 400, "VALIDATION_ERROR")
 
 
 async def test_a_10k_comment_is_accepted(alice, part):

@@ -57,7 +57,7 @@ async def test_reviewer_must_be_a_member(alice, carol, part):
     r = await alice.client.post(
         "/v1/reviews", json={"path": part.path, "reviewerEmail": "not-an-email"}
     )
-    assert_problem(r, 422, "VALIDATION_ERROR")
+    assert_problem(r, 400, "VALIDATION_ERROR")
 
 
 async def test_create_needs_engineer(alice, vera, bob, part):
@@ -127,10 +127,10 @@ async def test_invalid_transitions_are_409(alice, bob, part, steps, bad):
     assert "allowed" in body
 
 
-async def test_unknown_status_is_422(alice, bob, part):
+async def test_unknown_status_is_400(alice, bob, part):
     review = await _review(alice, part)
     r = await bob.client.patch(f"/v1/reviews/{review['id']}", json={"status": "approved"})
-    assert_problem(r, 422, "VALIDATION_ERROR")
+    assert_problem(r, 400, "VALIDATION_ERROR")
 
 
 async def test_who_may_update_a_review(alice, bob, mike, vera, make_actor, part):
@@ -195,9 +195,9 @@ async def test_review_tasks_rules(alice, bob, mike, make_actor, part):
     r = await alice.client.patch(f"{url}/{task['id']}", json={"status": "done"})
     assert r.status_code == 200
     assert_problem(await eve.client.patch(f"{url}/{task['id']}", json={"status": "open"}), 403)
-    assert_problem(await bob.client.patch(f"{url}/{task['id']}", json={"status": "nope"}), 422)
-    assert_problem(await bob.client.patch(f"{url}/{task['id']}", json={}), 422)
-    assert_problem(await bob.client.post(url, json={"title": ""}), 422)
+    assert_problem(await bob.client.patch(f"{url}/{task['id']}", json={"status": "nope"}), 400)
+    assert_problem(await bob.client.patch(f"{url}/{task['id']}", json={}), 400)
+    assert_problem(await bob.client.post(url, json={"title": ""}), 400)
 
     r = await mike.client.get("/v1/audit", params={"workspace": "acme", "entity": "review_task"})
     assert [e["action"] for e in r.json()["items"]] == ["update", "update", "create"]
@@ -244,7 +244,7 @@ async def test_unknown_and_malformed_ids(bob):
         "/v1/reviews/01a213b5-6641-7060-9caa-a05d7e5eb9bc", json={"status": "canceled"}
     )
     assert_problem(r, 404, "REVIEW_NOT_FOUND")
-    assert_problem(await bob.client.patch("/v1/reviews/nope", json={}), 422)
+    assert_problem(await bob.client.patch("/v1/reviews/nope", json={}), 400)
 
 
 async def test_template_seeds_review(alice, bob, mike, part):

@@ -63,7 +63,7 @@ async def test_create_rules(alice, mike):
         {"workspace": "acme", "name": "z", "checklist": [""]},
         {"workspace": "acme", "name": "z", "checklist": ["a"] * 101},
     ):
-        assert_problem(await mike.client.post("/v1/review-templates", json=bad), 422)
+        assert_problem(await mike.client.post("/v1/review-templates", json=bad), 400)
 
 
 async def test_other_workspaces(mike, carol, make_actor):
@@ -84,4 +84,4 @@ async def test_other_workspaces(mike, carol, make_actor):
     assert_problem(
         await carol.client.get("/v1/review-templates", params={"workspace": "acme"}), 404
     )
-    assert_problem(await carol.client.get("/v1/review-templates"), 422)
+    assert_problem(await carol.client.get("/v1/review-templates"), 400)

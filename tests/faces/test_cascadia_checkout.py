@@ -191,10 +191,10 @@ async def test_batch_checkout_all_failed_is_400(alice, bob):
 @pytest.mark.parametrize("path", ["/api/files/batch-checkout", "/api/files/batch-checkin"])
 async def test_file_batches_validate_their_ids(alice, path):
     too_many = [f"00000000-0000-4000-8000-{n:012d}" for n in range(101)]
-    assert_problem(await alice.client.post(path, json={"fileIds": too_many}), 422)
-    assert_problem(await alice.client.post(path, json={"fileIds": []}), 422)
-    assert_problem(await alice.client.post(path, json={"fileIds": ["not-a-uuid"]}), 422)
-    assert_problem(await alice.client.post(path, json={}), 422)
+    assert_problem(await alice.client.post(path, json={"fileIds": too_many}), 400)
+    assert_problem(await alice.client.post(path, json={"fileIds": []}), 400)
+    assert_problem(await alice.client.post(path, json={"fileIds": ["not-a-uuid"]}), 400)
+    assert_problem(await alice.client.post(path, json={}), 400)
 
 
 async def test_batch_checkin_200_207_400(alice, bob):

@@ -182,7 +182,7 @@ async def test_list_files_shows_only_my_workspaces_and_respects_limit(alice, mal
 
     limited = (await alice.client.get("/api/files", params={"limit": 2})).json()["data"]
     assert len(limited["files"]) == 2 and limited["count"] == 3
-    assert_problem(await alice.client.get("/api/files", params={"limit": 0}), 422)
+    assert_problem(await alice.client.get("/api/files", params={"limit": 0}), 400)
 
 
 async def test_item_files_on_a_branch_with_the_main_baseline(alice, sessionmaker):

@@ -215,7 +215,7 @@ async def test_every_checkout_operation_needs_a_known_branch(alice, mallory, ses
         assert_problem(await call({}), 400, "BRANCH_REQUIRED")
         assert_problem(await call({"branchId": unknown}), 404, "RESOURCE_NOT_FOUND")
         assert_problem(await call({"branchId": foreign}), 404, "RESOURCE_NOT_FOUND")
-        assert_problem(await call({"branchId": "fix"}), 422)
+        assert_problem(await call({"branchId": "fix"}), 400)
 
 
 async def test_a_viewer_reads_checkouts_but_cannot_check_out(alice, vic, sessionmaker):
@@ -325,9 +325,9 @@ async def test_item_batches_validate_their_body(alice, sessionmaker, path):
     fix = await make_branch(sessionmaker, alice, "fix")
     item = await make_item(alice.client, "BV-1")
     too_many = [str(uuid.uuid4()) for _ in range(101)]
-    assert_problem(await alice.client.post(path, json={"itemIds": too_many, "branchId": fix}), 422)
-    assert_problem(await alice.client.post(path, json={"itemIds": [], "branchId": fix}), 422)
-    assert_problem(await alice.client.post(path, json={"itemIds": [item]}), 422)
+    assert_problem(await alice.client.post(path, json={"itemIds": too_many, "branchId": fix}), 400)
+    assert_problem(await alice.client.post(path, json={"itemIds": [], "branchId": fix}), 400)
+    assert_problem(await alice.client.post(path, json={"itemIds": [item]}), 400)
     unknown = await alice.client.post(path, json={"itemIds": [item], "branchId": str(uuid.uuid4())})
     assert unknown.status_code == 400, unknown.text
     (error,) = unknown.json()["data"]["errors"]

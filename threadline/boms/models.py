@@ -8,7 +8,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from threadline.catalog.models import ApprovalStatus
@@ -92,6 +102,11 @@ class BomItem(Base):
     serial_to: Mapped[int | None] = mapped_column(BigInteger)
     lot_from: Mapped[str | None] = mapped_column(String(64))
     lot_to: Mapped[str | None] = mapped_column(String(64))
+    # Do-not-populate: the footprint stays on the board and in the BOM (an assembler needs its
+    # designators), but the line is left out of cost rollups and purchasing quantities.
+    dnp: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Optimistic concurrency: bumped by every write, checked against If-Match / ``version``.
+    version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
 
     alternates: Mapped[list[BomItemAlternate]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True

@@ -227,7 +227,7 @@ def _item_values(row: BomItemIn) -> dict[str, Any]:
 
 
 def changes_from(rows: Sequence[BomItemIn]) -> list[ItemChange]:
-    """The API's rows as changes; contradictory effectivity is refused here (422)."""
+    """The API's rows as changes; contradictory effectivity is refused here (400)."""
     changes = []
     for index, row in enumerate(rows):
         if row.op == "delete":
@@ -505,7 +505,7 @@ async def check_no_cycles(
     workspace_id: uuid.UUID,
     new_edges: set[tuple[uuid.UUID, uuid.UUID]],
 ) -> None:
-    """A part may never contain itself at any depth (422 BOM_CYCLE naming the path).
+    """A part may never contain itself at any depth (400 BOM_CYCLE naming the path).
 
     Containment edges are (assembly part → child part) for top lines and (parent line's part →
     child part) for nested lines, across every BOM of the workspace. Only a cycle through a new

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from threadline.db import Base, enum_column
@@ -68,6 +68,8 @@ class Part(Base):
     conflict_minerals: Mapped[str | None] = mapped_column(String(100))
     unit_cost: Mapped[Decimal | None] = mapped_column(MONEY)
     currency: Mapped[str | None] = mapped_column(String(3))
+    # Optimistic concurrency: bumped by every write, checked against If-Match / ``version``.
+    version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
 
     tag_rows: Mapped[list[PartTag]] = relationship(
         back_populates="part", cascade="all, delete-orphan", lazy="selectin"
@@ -120,6 +122,32 @@ class PartVersion(Base):
     decided_at: Mapped[datetime | None]
 
     part: Mapped[Part] = relationship(back_populates="versions")
+
+
+class PartVersionFile(Base):
+    """A vault file version attached to a part revision: the native digital-thread link.
+
+    Pins one version of the file (not the file), so a released revision keeps pointing at the
+    exact bytes it was released with.
+    """
+
+    __tablename__ = "part_version_files"
+    __table_args__ = (
+        UniqueConstraint("part_version_id", "file_version_id"),
+        Index("ix_part_version_files_file_version_id", "file_version_id"),
+    )
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    part_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("parts.id", ondelete="CASCADE"))
+    part_version_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("part_versions.id", ondelete="CASCADE")
+    )
+    file_version_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("vault_file_versions.id", ondelete="CASCADE")
+    )
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
 
 
 class BomSettings(Base):

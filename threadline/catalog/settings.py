@@ -116,7 +116,7 @@ def attribute_problems(
 def check_attributes(
     settings: BomSettingsModel, domain: Domain, attributes: dict[str, Any]
 ) -> None:
-    """422 ATTRIBUTES_INVALID listing every problem when the domain template rejects them."""
+    """400 ATTRIBUTES_INVALID listing every problem when the domain template rejects them."""
     problems = attribute_problems(settings, domain, attributes)
     if problems:
         raise Unprocessable(
