@@ -16,6 +16,7 @@ from threadline.auth.security import Passwords, load_secret_key
 from threadline.blobs import BlobStore, create_blob_store
 from threadline.boms import api as boms_api
 from threadline.catalog import api as catalog_api
+from threadline.catalog import attachments_api
 from threadline.collab import api as collab_api
 from threadline.config import Settings, get_settings
 from threadline.db import create_engine, create_sessionmaker
@@ -83,6 +84,7 @@ def create_app(
         workspaces_api.router,
         audit_api.router,
         catalog_api.router,
+        attachments_api.router,
         boms_api.router,
         vault_api.router,
         serve_api.router,

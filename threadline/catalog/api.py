@@ -11,8 +11,9 @@ from threadline.auth.deps import Ctx, RequestContext
 from threadline.auth.models import Role
 from threadline.auth.service import Access
 from threadline.boms import service as boms
-from threadline.catalog import exports, importer, service
+from threadline.catalog import attachments, exports, importer, service
 from threadline.catalog import settings as bom_settings
+from threadline.catalog.attachments_schemas import AttachmentRead
 from threadline.catalog.models import Domain, Lifecycle, Part
 from threadline.catalog.schemas import (
     BomSettingsModel,
@@ -61,10 +62,14 @@ async def _detail(ctx: RequestContext, access: Access, part: Part) -> PartDetail
     settings = await bom_settings.load(ctx.session, access.workspace)
     warnings = bom_settings.attribute_problems(settings, part.domain, part.attributes)
     warnings += service.compliance_warnings(part)
+    current = await attachments.current_revisions(ctx.session, part_ids=[part.id])
+    files = await attachments.list_attachments(ctx.session, access=access, part_id=part.id)
     return PartDetail(
         **PartRead.model_validate(part).model_dump(),
         versions=[PartVersionRead.model_validate(v) for v in versions],
         warnings=warnings,
+        current_version_id=current.get(part.id),
+        files=[AttachmentRead.model_validate(f) for f in files],
     )
 
 

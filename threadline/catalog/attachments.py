@@ -103,19 +103,71 @@ async def file_counts(
 
 @dataclass(frozen=True)
 class AttachmentRow:
-    """One attachment with what a client needs to show and fetch the pinned bytes."""
+    """One attachment, read as ``AttachmentRead`` (its properties are the response's fields)."""
 
     link: PartVersionFile
     revision: str
     file: VaultFile
-    version: FileVersion
-    owner_username: str
+    pinned: FileVersion
+    username: str  # whose folder holds the file
     workspace_name: str
     attached_by: str | None
 
     @property
+    def id(self) -> uuid.UUID:
+        return self.link.id
+
+    @property
+    def part_id(self) -> uuid.UUID:
+        return self.link.part_id
+
+    @property
+    def part_version_id(self) -> uuid.UUID:
+        return self.link.part_version_id
+
+    @property
+    def file_id(self) -> uuid.UUID:
+        return self.file.id
+
+    @property
+    def version_id(self) -> uuid.UUID:
+        return self.pinned.id
+
+    @property
+    def version(self) -> int:
+        return self.pinned.number
+
+    @property
+    def latest_version(self) -> int:
+        return self.file.current_version
+
+    @property
+    def name(self) -> str:
+        return self.file.name
+
+    @property
     def path(self) -> str:
-        return str(ServePath(self.workspace_name, self.owner_username, self.file.name))
+        return str(ServePath(self.workspace_name, self.username, self.file.name))
+
+    @property
+    def branch(self) -> str:
+        return self.file.branch
+
+    @property
+    def size(self) -> int:
+        return self.pinned.size
+
+    @property
+    def sha256(self) -> str:
+        return self.pinned.sha256
+
+    @property
+    def content_type(self) -> str:
+        return self.pinned.content_type
+
+    @property
+    def trashed(self) -> bool:
+        return self.file.deleted_at is not None
 
     @property
     def attached_at(self) -> datetime:
@@ -161,8 +213,8 @@ async def list_attachments(
             link=link,
             revision=revision,
             file=file,
-            version=version,
-            owner_username=owner_name,
+            pinned=version,
+            username=owner_name,
             workspace_name=access.workspace.name,
             attached_by=attacher_name,
         )

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
 
+from threadline.catalog.attachments_schemas import AttachmentRead
 from threadline.catalog.models import ApprovalStatus, Domain, Lifecycle
 from threadline.schemas import ApiModel
 
@@ -107,6 +108,9 @@ class PartRead(ApiModel):
 class PartDetail(PartRead):
     versions: list[PartVersionRead]
     warnings: list[str] = []
+    # The revision a BOM line without a pinned version stands for (catalog.attachments).
+    current_version_id: uuid.UUID | None = None
+    files: list[AttachmentRead] = []  # every revision's attachments, newest revision first
 
 
 class PartBulkAction(ApiModel):
