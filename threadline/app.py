@@ -63,6 +63,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         tune_for_serving()
+        await runtime.broker.start(runtime.sessionmaker)  # the event relay (docs/events.md)
         yield
         await runtime.broker.close()
         if owns_engine:

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger(__name__)
@@ -234,35 +234,6 @@ def create_sessionmaker(bind: Any, **kwargs: Any) -> async_sessionmaker[AsyncSes
     return async_sessionmaker(bind=bind, expire_on_commit=False, autoflush=True, **kwargs)
 
 
-_PENDING = "events_pending"
-_COMMITTED = "events_committed"
-
-
-def pending_events(session: AsyncSession) -> list[dict[str, Any]]:
-    """Events of this transaction, published only once it commits (see :func:`get_session`)."""
-    events: list[dict[str, Any]] = session.info.setdefault(_PENDING, [])
-    return events
-
-
-@event.listens_for(Session, "after_commit")
-def _events_committed(session: Session) -> None:
-    session.info.setdefault(_COMMITTED, []).extend(session.info.pop(_PENDING, []))
-
-
-@event.listens_for(Session, "after_rollback")
-def _events_discarded(session: Session) -> None:
-    session.info.pop(_PENDING, None)
-
-
-async def publish_all(broker: Any, events: list[dict[str, Any]]) -> None:
-    """Publish committed events; a broker failure is logged, never undoes the committed change."""
-    for item in events:
-        try:
-            await broker.publish(item["workspace"], item)
-        except Exception:  # the change is committed; clients will see it on their next read
-            log.exception("could not publish %s event", item.get("type"))
-
-
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: commit after the handler returns, roll back if it raised."""
     token = sqlite_write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
@@ -275,13 +246,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             except BaseException:
                 await session.rollback()
                 raise
-            finally:
-                # Events of every transaction of this request that committed (an upload commits
-                # before streaming its bytes), in order — and never those of a rolled-back one.
-                committed = session.info.pop(_COMMITTED, [])
-                broker = getattr(request.app.state.runtime, "broker", None)
-                if committed and broker is not None:
-                    await publish_all(broker, committed)
     finally:
         sqlite_write_intent.reset(token)
 

@@ -1,11 +1,15 @@
-"""ORM model of the audit log: one row per create/update/delete, with before/after snapshots."""
+"""ORM models of the audit log: one row per create/update/delete, with before/after snapshots.
+
+The log is also the outbox of the live event stream: each workspace row carries ``seq``, the
+workspace's event number, handed out by :class:`AuditSequence` (see ``audit/service.py``).
+"""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from threadline.db import Base
@@ -16,6 +20,8 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_events_workspace_created", "workspace_id", "created_at"),
         Index("ix_audit_events_entity", "entity_type", "entity_id"),
+        # The relay and Last-Event-ID replay read "this workspace, after seq N" through it.
+        UniqueConstraint("workspace_id", "seq"),
     )
 
     workspace_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -29,3 +35,21 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(64))
     before: Mapped[dict[str, Any] | None]
     after: Mapped[dict[str, Any] | None]
+    # The workspace's event number (1, 2, 3, ... in commit order; the SSE ``id``); None for
+    # changes outside any workspace, which no stream shows.
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    # Username the live event goes to alone (a lock request to the holder, a mention to the
+    # mentioned); None: every member's stream.
+    notify: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditSequence(Base):
+    """The last event number handed out in a workspace. Claiming numbers updates this row, so
+    the row lock orders a workspace's audited transactions (see ``audit.service``)."""
+
+    __tablename__ = "audit_sequences"
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), unique=True
+    )
+    last_seq: Mapped[int] = mapped_column(BigInteger)

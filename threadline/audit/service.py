@@ -1,19 +1,45 @@
-"""Write and read the audit log. Writing adds a row to the caller's transaction, never commits."""
+"""Write and read the audit log. Writing adds a row to the caller's transaction, never commits.
+
+The log is the outbox of the live event stream (docs/events.md): every workspace row gets the
+workspace's next event number ``seq`` when it is flushed, and each server process's relay
+(``events/broker.py``) reads committed rows "after seq N" and hands them to its streams.
+
+The classic outbox gap: if two transactions took numbers 7 and 8 and the one holding 8
+committed first, a reader that has delivered 8 would never go back for 7. Here numbers are
+claimed from the workspace's :class:`AuditSequence` row with one upsert (``last_seq + n``),
+which row-locks it until the transaction ends: a second audited transaction of the same
+workspace waits at its first audit flush until the first has committed or rolled back, and
+then continues from the committed value. So within a workspace, numbers are handed out in
+commit order, with no holes (a rollback gives its numbers back), and "everything after N" is
+exactly what a reader has not seen yet. SQLite serialises writers anyway; the same statement
+does the work there. The price: audited transactions of one workspace commit one after the
+other from their first audit row on; services write their audit rows last, after the work.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import event as sa_event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, UOWTransaction
 
-from threadline.audit.models import AuditEvent
+from threadline.audit.models import AuditEvent, AuditSequence
 from threadline.auth.models import User, Workspace
-from threadline.db import pending_events
-from threadline.events import typed
+from threadline.db import new_id, table, utcnow
 from threadline.pagination import PageParams, paginate
+
+# session.info keys: rows waiting for their number; "this transaction numbered rows".
+_UNNUMBERED = "audit_unnumbered"
+_NUMBERED = "audit_numbered"
+
+# Called (synchronously, in the event loop) after each commit of a transaction that wrote
+# workspace audit rows: the process's relays register here to wake up at once.
+_committed_listeners: list[Callable[[], None]] = []
 
 
 def record(
@@ -31,8 +57,8 @@ def record(
     """Record one change in the same transaction as the change itself.
 
     If the surrounding transaction rolls back, so does this row: the log never claims a change
-    that did not happen. A workspace change also becomes a live event, published once the
-    transaction has committed (``notify``: deliver it to that username only).
+    that did not happen. A workspace change also becomes a live event once committed (the
+    relay reads the log); ``notify``: only that username's streams receive it.
     """
     event = AuditEvent(
         workspace_id=workspace.id if workspace else None,
@@ -43,21 +69,117 @@ def record(
         action=action,
         before=before,
         after=after,
+        notify=notify,
     )
     session.add(event)
     if workspace is not None:
-        pending_events(session).append(
-            typed.from_audit(
-                workspace=workspace.name,
-                actor=actor.username if actor else None,
-                entity_type=entity_type,
-                entity_id=str(entity_id),
-                action=action,
-                after=after,
-                to=notify,
-            )
-        )
+        session.info.setdefault(_UNNUMBERED, []).append(event)
     return event
+
+
+def _claim(session: Session, workspace_id: uuid.UUID, count: int) -> int:
+    """Reserve ``count`` numbers of the workspace; returns the last one. Locks the workspace's
+    sequence row until the transaction ends (the first claim seeds it from the log)."""
+    connection = session.connection()
+    sequences = table(AuditSequence)
+    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    now = utcnow()
+    logged = (
+        select(func.coalesce(func.max(AuditEvent.seq), 0) + count)
+        .where(AuditEvent.workspace_id == workspace_id)
+        .scalar_subquery()
+    )
+    statement = (
+        dialect_insert(sequences)
+        .values(id=new_id(), workspace_id=workspace_id, last_seq=logged, created_at=now,
+                updated_at=now)
+        .on_conflict_do_update(
+            index_elements=[sequences.c.workspace_id],
+            set_={"last_seq": sequences.c.last_seq + count, "updated_at": now},
+        )
+        .returning(sequences.c.last_seq)
+    )  # fmt: skip
+    last: int = connection.execute(statement).scalar_one()
+    return last
+
+
+@sa_event.listens_for(Session, "before_flush")
+def _number_rows(session: Session, _flush: UOWTransaction, _instances: object) -> None:
+    """Give each new workspace audit row its number, in the order the rows were recorded."""
+    waiting: list[AuditEvent] = session.info.pop(_UNNUMBERED, [])
+    by_workspace: dict[uuid.UUID, list[AuditEvent]] = {}
+    for row in waiting:
+        if row in session.new and row.workspace_id is not None:
+            by_workspace.setdefault(row.workspace_id, []).append(row)
+    # One fixed order, so two transactions claiming for the same workspaces never deadlock.
+    for workspace_id in sorted(by_workspace):
+        rows = by_workspace[workspace_id]
+        last = _claim(session, workspace_id, len(rows))
+        for offset, row in enumerate(rows):
+            row.seq = last - len(rows) + 1 + offset
+    if by_workspace:
+        session.info[_NUMBERED] = True
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    if session.info.pop(_NUMBERED, False):
+        for listener in list(_committed_listeners):
+            listener()
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    session.info.pop(_UNNUMBERED, None)
+    session.info.pop(_NUMBERED, None)
+
+
+def on_commit(listener: Callable[[], None]) -> Callable[[], None]:
+    """Call ``listener`` after every commit of audited workspace changes in this process;
+    returns the function that stops it."""
+    _committed_listeners.append(listener)
+    return lambda: _committed_listeners.remove(listener)
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+# A logged row as the relay and replay need it: the row and its actor's username.
+LoggedRow = tuple[AuditEvent, str | None]
+
+
+async def newest_seq(session: AsyncSession, *, workspace_id: uuid.UUID) -> int:
+    """The workspace's last committed event number (0 before its first)."""
+    newest = await session.scalar(
+        select(func.max(AuditEvent.seq)).where(AuditEvent.workspace_id == workspace_id)
+    )
+    return int(newest or 0)
+
+
+def _logged(condition: Any, limit: int) -> Select[AuditEvent, str | None]:
+    return (
+        select(AuditEvent, User.username)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(condition)
+        .order_by(AuditEvent.workspace_id, AuditEvent.seq)
+        .limit(limit)
+    )
+
+
+async def read_after(
+    session: AsyncSession, *, cursors: dict[uuid.UUID, int], limit: int
+) -> list[LoggedRow]:
+    """Up to ``limit`` committed rows numbered after each workspace's cursor, in number order
+    within a workspace: one statement for every workspace given."""
+    if not cursors:
+        return []
+    condition = or_(
+        *(
+            and_(AuditEvent.workspace_id == workspace_id, AuditEvent.seq > after)
+            for workspace_id, after in cursors.items()
+        )
+    )
+    rows = await session.execute(_logged(condition, limit))
+    return [(event, username) for event, username in rows]
 
 
 def _list_statement(

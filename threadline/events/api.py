@@ -1,6 +1,6 @@
 """``GET /v1/events``: a workspace's live events as Server-Sent Events (productflo-sync-api:
 Workspaces & Presence). Authenticated, scoped to one workspace, with heartbeats, an ``id:`` per
-event and ``Last-Event-ID`` replay from the workspace's bounded log."""
+logged event and ``Last-Event-ID`` replay read from the audit log."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse
 
 from threadline.auth.deps import Ctx
-from threadline.db import utcnow
+from threadline.auth.models import Workspace
+from threadline.db import iso, utcnow
 from threadline.errors import Forbidden
-from threadline.events.broker import Broker, Event
+from threadline.events.broker import PAGE_SIZE, Broker, Event
 from threadline.events.presence import Presence
 
 router = APIRouter(tags=["events"])
@@ -23,27 +24,23 @@ router = APIRouter(tags=["events"])
 HEARTBEAT_S = 15.0
 
 
-def _order(event_id: str) -> tuple[int, ...]:
-    """Comparable form of an event id (``"42"`` in memory, ``"1732550000000-3"`` in Redis)."""
-    try:
-        return tuple(int(p) for p in event_id.split("-"))
-    except ValueError:
-        return (0,)
-
-
 def _frame(event: Event) -> dict[str, Any]:
-    # No ``event:`` field: browsers deliver unnamed events to EventSource.onmessage.
-    return {"id": event["id"], "data": orjson.dumps(event).decode()}
+    # No ``event:`` field: browsers deliver unnamed events to EventSource.onmessage. A presence
+    # event has no ``id:``, so a client's Last-Event-ID stays the last logged event's.
+    frame = {"data": orjson.dumps(event).decode()}
+    if "id" in event:
+        frame["id"] = event["id"]
+    return frame
 
 
 async def _presence_event(
-    broker: Broker, presence: Presence, workspace: Any, username: str, action: str
+    broker: Broker, presence: Presence, workspace: Workspace, username: str, action: str
 ) -> None:
     online = sorted(await presence.online_usernames(workspace.id))
-    await broker.publish(
-        workspace.name,
+    await broker.publish_presence(
+        workspace,
         {"type": "presence", "action": action, "workspace": workspace.name, "username": username,
-         "online": online, "at": utcnow().isoformat()},
+         "online": online, "at": iso(utcnow())},
     )  # fmt: skip
 
 
@@ -63,13 +60,14 @@ async def events(
     ws, me = access.workspace, ctx.user.username
     broker, presence = ctx.runtime.broker, ctx.runtime.presence
     resume = last_event_id or since
+    # An id this server never gave (not a log number) replays nothing.
+    after = int(resume) if resume and resume.isascii() and resume.isdigit() else None
 
     async def stream() -> AsyncIterator[dict[str, Any]]:
-        subscription = broker.subscribe(ws.name)  # before the replay: nothing falls in between
+        # Subscribed before the replay reads the log: nothing committed falls in between.
+        subscription = await broker.subscribe(ws)
         connected = False
         try:
-            with anyio.move_on_after(5):
-                await subscription.ready.wait()  # Redis: the reader knows where it starts
             # A client that goes away cancels this task: the presence bookkeeping is shielded
             # (and bounded) so that a connect is never half done nor its disconnect skipped.
             with anyio.move_on_after(5, shield=True):
@@ -77,12 +75,18 @@ async def events(
                 connected = True
                 if joined:
                     await _presence_event(broker, presence, ws, me, "join")
-            newest: tuple[int, ...] = ()
-            if resume:
-                for event in await broker.replay(ws.name, resume):
-                    newest = _order(event["id"])
-                    if event.get("to") in (None, me):
-                        yield _frame(event)
+            if after is not None:
+                subscription.delivered = max(subscription.delivered, after)
+                cursor = after
+                while True:  # the whole gap, a page at a time
+                    page = await broker.replay(ws, cursor)
+                    for event in page:
+                        cursor = int(event["id"])
+                        subscription.delivered = max(subscription.delivered, cursor)
+                        if event.get("to") in (None, me):
+                            yield _frame(event)
+                    if len(page) < PAGE_SIZE:
+                        break
             while True:
                 item = await subscription.get(HEARTBEAT_S)
                 if item == "timeout":
@@ -90,8 +94,6 @@ async def events(
                     continue
                 if not isinstance(item, dict):
                     break  # this client fell too far behind: it reconnects and replays
-                if newest and _order(item["id"]) <= newest:
-                    continue  # already sent by the replay
                 if item.get("to") in (None, me):
                     yield _frame(item)
         finally:

@@ -1,6 +1,6 @@
 """What the audit log's records look like as live events (productflo-sync-api: SSE example).
 
-Every change is audited once; the same record, once its transaction has committed, becomes a typed
+Every change is audited once; the same row, once its transaction has committed, becomes a typed
 event: ``update``, ``version``, ``presence``, ``comment``, ``lock``, ``unlock``, ``task``,
 ``review``, ``part``, ``bom``, ``import``.
 """
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from threadline.db import utcnow
+from threadline.audit.models import AuditEvent
+from threadline.db import iso
 
 _BY_ENTITY = {
     "part": "part",
@@ -50,26 +51,35 @@ def event_type(entity_type: str, action: str) -> str:
     return _BY_ENTITY.get(entity_type, "update")
 
 
-def from_audit(
-    *,
-    workspace: str,
-    actor: str | None,
-    entity_type: str,
-    entity_id: str,
-    action: str,
-    after: dict[str, Any] | None,
-    to: str | None = None,
-) -> dict[str, Any]:
-    """The event a committed audit record publishes (``to``: only that user receives it)."""
-    event = {
-        "type": event_type(entity_type, action),
-        "action": action,
-        "workspace": workspace,
-        "entity": {"type": entity_type, "id": entity_id},
-        "actor": actor,
-        "at": utcnow().isoformat(),
-        "data": after or {},
+def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The fields both snapshots hold whose values differ, each with ``before`` and ``after``."""
+    return {
+        field: {"before": before[field], "after": value}
+        for field, value in after.items()
+        if field in before and before[field] != value
     }
-    if to:
-        event["to"] = to
+
+
+def from_audit(row: AuditEvent, *, workspace: str, actor: str | None) -> dict[str, Any]:
+    """The event a committed audit row publishes; its ``id`` is the row's ``seq``.
+
+    ``data`` is the record as the change left it (``after``), or as it was for a delete
+    (``before``); when the row holds both snapshots, ``data.changes`` lists the fields that
+    changed. ``to``: only that username receives it.
+    """
+    data = dict(row.after if row.after is not None else row.before or {})
+    if row.before is not None and row.after is not None:
+        data["changes"] = changes(row.before, row.after)
+    event: dict[str, Any] = {
+        "id": str(row.seq),
+        "type": event_type(row.entity_type, row.action),
+        "action": row.action,
+        "workspace": workspace,
+        "entity": {"type": row.entity_type, "id": row.entity_id},
+        "actor": actor,
+        "at": iso(row.created_at),
+        "data": data,
+    }
+    if row.notify:
+        event["to"] = row.notify
     return event
