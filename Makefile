@@ -1,5 +1,8 @@
 # Threadline: `make run` serves on the embedded defaults, `make test` runs the whole suite.
+# `make run HOST=0.0.0.0 PORT=9000` serves on another interface or port.
 PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -14,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/threadline serve
+	$(BIN)/threadline serve --host '$(HOST)' --port '$(PORT)'
 
 lint: $(STAMP)
 	$(BIN)/ruff check threadline tests bench migrations

@@ -176,6 +176,7 @@ def _parts(home: Path) -> list[tuple]:
 
 
 def test_demo_seeds_the_bitaxe_ultra_ebom(runner, home):
+    _ok(runner, "migrate")  # demo needs a database, as every command but serve
     result = _ok(runner, "demo")
 
     assert "created the demo workspace" in result
@@ -204,6 +205,7 @@ def test_demo_seeds_the_bitaxe_ultra_ebom(runner, home):
 
 
 def test_demo_twice_does_not_import_the_bom_again(runner, home):
+    _ok(runner, "migrate")  # demo needs a database, as every command but serve
     _ok(runner, "demo")
 
     again = _ok(runner, "demo")
@@ -486,6 +488,7 @@ def test_import_bom_without_an_administrator_asks_for_as(runner, home, tmp_path)
 
 
 def test_import_bom_into_the_demo_ebom_replaces_its_lines(runner, home, tmp_path):
+    _ok(runner, "migrate")  # demo needs a database, as every command but serve
     _ok(runner, "demo")
     (bom_hex,) = _query(home, "SELECT id FROM boms")[0]
     bom_id = uuid.UUID(bom_hex)

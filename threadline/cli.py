@@ -1,4 +1,8 @@
-"""The ``threadline`` command: serve, migrate, user, token, demo."""
+"""The ``threadline`` command: serve, migrate, user, token, demo, import, fsck.
+
+Only ``serve`` and ``migrate`` create a database; every other command first checks that the
+configured one exists and is migrated, and says so in one line when it is not.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ import uvicorn
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn
+from sqlalchemy import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline import bootstrap, migrate
@@ -25,7 +31,7 @@ from threadline.boms import service as bom_service
 from threadline.catalog import importer as parts_importer
 from threadline.config import Settings, get_settings
 from threadline.db import create_engine, create_sessionmaker
-from threadline.errors import ThreadlineError
+from threadline.errors import NotFound, ThreadlineError
 from threadline.imports import ImportReport
 from threadline.vault import fsck as vault_fsck
 
@@ -47,6 +53,56 @@ T = TypeVar("T")
 
 def _passwords(settings: Settings) -> Passwords:
     return Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
+
+
+def _fail(message: str) -> typer.Exit:
+    """Print ``message`` as one error line; raise the returned Exit (status 1)."""
+    console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+    return typer.Exit(1)
+
+
+def _where(url: str) -> str:
+    """The database as an operator recognises it: the SQLite file, or the URL sans password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        return str(Path(parsed.database))
+    return parsed.render_as_string(hide_password=True)
+
+
+def _require_database(settings: Settings, *, older_ok: bool = False) -> None:
+    """Exit in one line, creating nothing, unless the configured database is migrated.
+
+    ``older_ok``: the command migrates an existing database itself (``demo``, ``fsck``), so an
+    older schema is fine; no schema at all still is not.
+    """
+    url = settings.effective_database_url
+    where = _where(url)
+    hint = "run `threadline migrate` or `make run` first."
+    parsed = make_url(url)
+    embedded_file = parsed.get_backend_name() == "sqlite" and parsed.database not in (
+        None,
+        "",
+        ":memory:",
+    )
+    # Connecting to a missing SQLite file would create it: look before touching it.
+    if embedded_file and not Path(str(parsed.database)).is_file():
+        raise _fail(f"No Threadline database at {where}; {hint}")
+    try:
+        state = asyncio.run(migrate.schema_state(url))
+    except (DBAPIError, OSError) as exc:
+        cause = (exc.orig if isinstance(exc, DBAPIError) else None) or exc
+        first = cause.args[0] if cause.args and isinstance(cause.args[0], str) else str(cause)
+        reason = (first.strip().splitlines() or [type(cause).__name__])[0]
+        raise _fail(f"Cannot open the database at {where}: {reason}") from exc
+    if state.empty:
+        raise _fail(f"No Threadline schema in the database at {where}; {hint}")
+    if state.from_newer_release:
+        raise _fail(
+            f"The database at {where} was migrated by a newer Threadline (revision "
+            f"{', '.join(sorted(state.current))}); run that release, or upgrade this one."
+        )
+    if not state.up_to_date and not older_ok:
+        raise _fail(f"The database at {where} has an older schema; run `threadline migrate`.")
 
 
 def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -123,6 +179,7 @@ def serve(
 def demo() -> None:
     """Create the demo workspace (owned by the first administrator) if it does not exist."""
     settings = get_settings()
+    _require_database(settings, older_ok=True)
     _first_start(settings, seed_demo=False)
 
     async def work(session: AsyncSession) -> str:
@@ -146,6 +203,7 @@ def user_create(
 ) -> None:
     """Create a user account."""
     settings = get_settings()
+    _require_database(settings)
     secret = password or getpass.getpass("Password: ")
     if len(secret) < 8:
         console.print("[red]error:[/red] the password needs at least 8 characters")
@@ -164,6 +222,46 @@ def user_create(
     console.print(f"created user [bold]{_in_transaction(work)}[/bold]")
 
 
+def _new_password() -> str:
+    """A new password typed twice without echo (asked again while the two differ)."""
+    return str(typer.prompt("New password", hide_input=True, confirmation_prompt=True))
+
+
+@user_app.command("set-password")
+def user_set_password(
+    email: str = typer.Argument(..., help="The account's e-mail address."),
+    password: str | None = typer.Option(
+        None,
+        help="New password (prompted for twice when omitted; never echoed).",
+        show_default=False,
+    ),
+) -> None:
+    """Set an account's password (a lost owner password, say) and end its browser sessions.
+
+    Personal API tokens stay valid; revoke them with DELETE /api/tokens/{id}.
+    """
+    settings = get_settings()
+    _require_database(settings)
+    if _in_transaction(lambda session: auth.user_by_email(session, email)) is None:
+        raise _fail(f"no user with e-mail {email}; nothing was changed")
+    secret = password or _new_password()
+    if len(secret) < 8:
+        raise _fail("the password needs at least 8 characters; nothing was changed")
+
+    async def work(session: AsyncSession) -> int:
+        user = await auth.user_by_email(session, email)
+        if user is None:  # deleted between the two transactions
+            raise NotFound(f"no user with e-mail {email}; nothing was changed")
+        password_hash = await _passwords(settings).hash(secret)
+        return await auth.set_password(session, user=user, password_hash=password_hash)
+
+    ended = _in_transaction(work)
+    console.print(
+        f"set the password of [bold]{escape(auth.normalise_email(email))}[/bold]; ended {ended} "
+        f"browser session{'' if ended == 1 else 's'} (API tokens are kept)"
+    )
+
+
 @token_app.command("create")
 def token_create(
     email: str = typer.Argument(..., help="The account the token acts as."),
@@ -171,6 +269,7 @@ def token_create(
     days: int | None = typer.Option(None, help="Expire after this many days (default: never)."),
 ) -> None:
     """Mint a personal API token and print it once."""
+    _require_database(get_settings())
 
     async def work(session: AsyncSession) -> str:
         user = await auth.user_by_email(session, email)
@@ -234,7 +333,8 @@ def import_parts_command(
     dry_run: bool = typer.Option(False, "--dry-run", help="Check only; write nothing."),
     acting: str | None = typer.Option(None, "--as", help="Acting user (default: the admin)."),
 ) -> None:
-    """Create or update parts from a spreadsheet (columns as in docs/boms.md)."""
+    """Create or update parts from a spreadsheet (columns as in docs/catalog-and-boms.md)."""
+    _require_database(get_settings())
     data = _read_with_progress(file)
 
     async def work(session: AsyncSession) -> ImportReport:
@@ -255,7 +355,8 @@ def import_bom_command(
     append: bool = typer.Option(False, "--append", help="Keep the BOM's existing lines."),
     acting: str | None = typer.Option(None, "--as", help="Acting user (default: the admin)."),
 ) -> None:
-    """Fill a draft BOM from a KiCad/Excel BOM export (real files as they come)."""
+    """Fill a draft BOM from a KiCad/Excel BOM export (columns as in docs/catalog-and-boms.md)."""
+    _require_database(get_settings())
     data = _read_with_progress(file)
 
     async def work(session: AsyncSession) -> ImportReport:
@@ -282,6 +383,7 @@ def fsck(
 ) -> None:
     """Verify every stored version's blob (present, hash matches); report orphans."""
     settings = get_settings()
+    _require_database(settings, older_ok=True)
     migrate.upgrade(settings.effective_database_url)  # a database from an older release
     report = asyncio.run(vault_fsck.check(settings, repair=repair))
     for sha in report.missing:

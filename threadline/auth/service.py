@@ -10,8 +10,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import CursorResult, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
@@ -103,6 +104,30 @@ async def user_by_email(session: AsyncSession, email: str) -> User | None:
 
 async def count_users(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(User)) or 0)
+
+
+async def set_password(
+    session: AsyncSession, *, user: User, password_hash: str, actor: User | None = None
+) -> int:
+    """Replace ``user``'s password and end every browser session they have open.
+
+    A reset usually follows a lost or leaked password, so no session opened with the old one
+    survives it. Personal API tokens are separate credentials and stay valid (revoke them with
+    ``DELETE /api/tokens/{id}``). Returns how many sessions were ended.
+    """
+    user.password_hash = password_hash
+    result = await session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    ended = int(cast("CursorResult[Any]", result).rowcount or 0)
+    audit.record(
+        session,
+        actor=actor or user,
+        workspace=None,
+        entity_type="user",
+        entity_id=user.id,
+        action="set_password",
+        after={"sessionsEnded": ended},
+    )
+    return ended
 
 
 # --- sessions and tokens ----------------------------------------------------------------------
