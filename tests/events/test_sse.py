@@ -4,13 +4,6 @@ heartbeats, lock requests addressed to the holder, and two server processes shar
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
-import secrets
-import socket
-import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -19,6 +12,7 @@ import pytest
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
 from tests.events.conftest import Live, Member, workspace_name
 from tests.events.helpers import Message, eventually, sse
+from tests.events.processes import deployment
 from threadline.events import api as events_api
 
 
@@ -296,126 +290,40 @@ needs_both = pytest.mark.skipif(
     reason="two server processes need THREADLINE_TEST_REDIS_URL and THREADLINE_TEST_DATABASE_URL",
 )
 
-VENV_BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.asynccontextmanager
-async def _fresh_database() -> AsyncIterator[str]:
-    """A new empty PostgreSQL database next to the test one; dropped afterwards."""
-    import asyncpg
-
-    assert TEST_DATABASE_URL
-    base = TEST_DATABASE_URL.replace("postgresql+asyncpg://", "postgresql://", 1)
-    name = f"tl_ev_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(base)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        head, _, _db = base.rpartition("/")
-        yield f"{head}/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-async def _start(env: dict[str, str], port: int, log: Path) -> asyncio.subprocess.Process:
-    with log.open("wb") as out:
-        process = await asyncio.create_subprocess_exec(
-            str(VENV_BIN / "threadline"), "serve", "--port", str(port),
-            env=env, stdout=out, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
-
-    async def healthy() -> None:
-        async with httpx.AsyncClient(timeout=1) as client:
-            while True:
-                if process.returncode is not None:
-                    raise AssertionError((await asyncio.to_thread(log.read_text))[-3000:])
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
-                        return
-                await asyncio.sleep(0.05)
-
-    try:
-        await asyncio.wait_for(healthy(), 20)
-    except BaseException:
-        process.kill()
-        await process.wait()
-        raise
-    return process
-
 
 @needs_both
 async def test_two_processes_share_events_and_presence(tmp_path: Path):
-    async with _fresh_database() as database:
-        env = {
-            **os.environ,
-            "THREADLINE_HOME": str(tmp_path),
-            "THREADLINE_DATABASE_URL": database,
-            "THREADLINE_REDIS_URL": TEST_REDIS_URL or "",
-            "THREADLINE_REDIS_PREFIX": f"tl-test-{secrets.token_hex(8)}",
-            "THREADLINE_SECRET_KEY": "two-processes",
-            "THREADLINE_DEMO": "0",
-            "THREADLINE_ADMIN_PASSWORD": "correct horse battery",
-        }
-        port_a, port_b = _free_port(), _free_port()
-        processes: list[asyncio.subprocess.Process] = []
-        try:
-            processes.append(
-                await _start(env, port_a, tmp_path / "a.log")
-            )  # migrates and creates the owner
-            start_b = asyncio.create_task(_start(env, port_b, tmp_path / "b.log"))
-            minted = await asyncio.create_subprocess_exec(
-                str(VENV_BIN / "threadline"), "token", "create", "admin@localhost",
-                env=env, stdout=asyncio.subprocess.PIPE,
-            )  # fmt: skip
-            out, _ = await asyncio.wait_for(minted.communicate(), 20)
-            assert minted.returncode == 0
-            token = out.decode().strip()
-            processes.append(await start_b)
+    async with deployment(tmp_path, servers=2, postgres=True, redis=TEST_REDIS_URL) as live:
+        a, b = live.urls
+        via_a, via_b = live.clients
+        token = live.token
+        r = await via_a.post("/v1/workspaces", json={"name": "shared"})
+        assert r.status_code == 201, r.text
+        me = (await via_a.get("/v1/users", params={"workspace": "shared"})).json()
+        username = me["items"][0]["username"]
 
-            a = f"http://127.0.0.1:{port_a}"
-            b = f"http://127.0.0.1:{port_b}"
-            auth = {"Authorization": f"Bearer {token}"}
-            async with (
-                httpx.AsyncClient(base_url=a, headers=auth, timeout=10) as via_a,
-                httpx.AsyncClient(base_url=b, headers=auth, timeout=10) as via_b,
-            ):
-                r = await via_a.post("/v1/workspaces", json={"name": "shared"})
-                assert r.status_code == 201, r.text
-                me = (await via_a.get("/v1/users", params={"workspace": "shared"})).json()
-                username = me["items"][0]["username"]
+        async with sse(b, token, "shared") as on_b, sse(a, token, "shared") as on_a:
+            await on_b.next(of_type("presence", action="join"))
+            r = await via_a.post("/v1/parts", json={"workspace": "shared", "name": "X"})
+            assert r.status_code == 201, r.text
+            r = await via_b.post("/v1/parts", json={"workspace": "shared", "name": "Y"})
+            assert r.status_code == 201, r.text
+            # Both processes deliver both writes, in one order, with the same ids.
+            seen_b = [await on_b.next(of_type("part")) for _ in range(2)]
+            seen_a = [await on_a.next(of_type("part")) for _ in range(2)]
+            assert [m.data["data"]["name"] for m in seen_b] == ["X", "Y"]
+            assert [(m.id, m.data) for m in seen_a] == [(m.id, m.data) for m in seen_b]
 
-                async with sse(b, token, "shared") as on_b:
-                    await on_b.next(of_type("presence", action="join"))
-                    r = await via_a.post("/v1/parts", json={"workspace": "shared", "name": "X"})
-                    assert r.status_code == 201, r.text
-                    event = await on_b.next(of_type("part"))
-                    assert event.data["data"]["name"] == "X"
+        # Presence across processes: a stream on A makes the user online in B's list.
+        async def online_in_b() -> bool:
+            r = await via_b.get("/v1/users", params={"workspace": "shared"})
+            return {u["username"]: u["online"] for u in r.json()["items"]}[username]
 
-                # Presence across processes: a stream on A makes the user online in B's list.
-                async def online_in_b() -> bool:
-                    r = await via_b.get("/v1/users", params={"workspace": "shared"})
-                    return {u["username"]: u["online"] for u in r.json()["items"]}[username]
-
-                await eventually(lambda: _not(online_in_b))
-                async with sse(a, token, "shared") as on_a:
-                    await on_a.next(of_type("presence", action="join"))
-                    assert await online_in_b() is True
-                await eventually(lambda: _not(online_in_b))
-        finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                try:
-                    await asyncio.wait_for(process.wait(), 10)
-                except TimeoutError:
-                    process.kill()
-                    await process.wait()
+        await eventually(lambda: _not(online_in_b))
+        async with sse(a, token, "shared") as on_a:
+            await on_a.next(of_type("presence", action="join"))
+            assert await online_in_b() is True
+        await eventually(lambda: _not(online_in_b))
 
 
 async def _not(check) -> bool:

@@ -37,6 +37,9 @@ def snapshot(part: Part) -> dict[str, Any]:
     return {
         "partNumber": part.part_number,
         "name": part.name,
+        "description": part.description,
+        "manufacturerName": part.manufacturer_name,
+        "manufacturerPartNumber": part.manufacturer_part_number,
         "domain": part.domain.value,
         "lifecycle": part.lifecycle.value,
         "uom": part.uom,

@@ -1,0 +1,194 @@
+"""The audit log as the outbox of the live stream (docs/events.md): event numbers in commit order,
+what an event says about a change, rolled-back work publishing nothing, and the classic outbox
+gap — on PostgreSQL, a transaction holding a lower number committing after one with a higher
+number — closed by the per-workspace sequence row."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.conftest import requires_postgres
+from tests.events.conftest import Live, Member, workspace_name
+from tests.events.helpers import Message, eventually, sse
+from threadline.audit import service as audit
+from threadline.audit.models import AuditEvent
+from threadline.auth.models import User, Workspace
+from threadline.db import create_sessionmaker
+from threadline.events import typed
+
+
+def logged(m: Message) -> bool:
+    return m.data is not None and m.type != "presence"
+
+
+async def _actors(session: AsyncSession, member: Member, workspace: str) -> tuple[User, Workspace]:
+    user = await session.scalar(select(User).where(User.username == member.username))
+    ws = await session.scalar(select(Workspace).where(Workspace.name == workspace))
+    assert user is not None and ws is not None
+    return user, ws
+
+
+def _record(session: AsyncSession, user: User, ws: Workspace, name: str) -> None:
+    audit.record(
+        session, actor=user, workspace=ws, entity_type="part", entity_id=uuid.uuid4(),
+        action="create", after={"name": name},
+    )  # fmt: skip
+
+
+# --- what an event says ---------------------------------------------------------------------------
+
+
+def _row(**fields: object) -> AuditEvent:
+    return AuditEvent(
+        seq=7, entity_type="bom_item", entity_id="i-1",
+        created_at=datetime(2026, 12, 3, tzinfo=UTC), notify=None, **fields,
+    )  # fmt: skip
+
+
+def test_an_update_lists_the_changed_fields_before_and_after():
+    row = _row(
+        action="update",
+        before={"qty": "2", "refdes": "R1, R2", "notes": None},
+        after={"qty": "3", "refdes": "R1, R2", "notes": "fit later"},
+    )
+    event = typed.from_audit(row, workspace="acme", actor="alice")
+    assert event["id"] == "7"
+    assert event["at"] == "2026-12-03T00:00:00Z"
+    assert event["data"]["qty"] == "3"  # the record as the change left it
+    assert event["data"]["changes"] == {
+        "qty": {"before": "2", "after": "3"},
+        "notes": {"before": None, "after": "fit later"},
+    }
+
+
+def test_a_create_carries_the_new_record_and_a_delete_the_old_one():
+    created = typed.from_audit(
+        _row(action="create", before=None, after={"qty": "1"}), workspace="acme", actor=None
+    )
+    assert created["data"] == {"qty": "1"}
+    deleted = typed.from_audit(
+        _row(action="delete", before={"qty": "1"}, after=None), workspace="acme", actor=None
+    )
+    assert deleted["data"] == {"qty": "1"}
+    assert "changes" not in created["data"] and "changes" not in deleted["data"]
+
+
+async def test_a_part_update_event_says_what_changed(live: Live):
+    ws = workspace_name()
+    alice = await live.member("alice", ws)
+    r = await alice.client.post("/v1/parts", json={"workspace": ws, "name": "Bracket"})
+    assert r.status_code == 201, r.text
+    part = r.json()
+    async with sse(live.base_url, alice.token, ws) as stream:
+        r = await alice.client.patch(
+            f"/v1/parts/{part['id']}", json={"name": "Bracket, steel", "description": "M6"}
+        )
+        assert r.status_code == 200, r.text
+        event = await stream.next(logged)
+    assert event.data["action"] == "update"
+    assert event.data["data"]["changes"]["name"] == {"before": "Bracket", "after": "Bracket, steel"}
+    assert event.data["data"]["changes"]["description"]["after"] == "M6"
+    assert set(event.data["data"]["changes"]) == {"name", "description"}
+
+
+# --- numbering ------------------------------------------------------------------------------------
+
+
+async def test_numbers_follow_the_order_of_the_records(live: Live):
+    ws = workspace_name()
+    alice = await live.member("alice", ws)
+    async with create_sessionmaker(live.engine)() as session, session.begin():
+        user, workspace = await _actors(session, alice, ws)
+        for name in ("a", "b", "c"):
+            _record(session, user, workspace, name)
+    async with create_sessionmaker(live.engine)() as session:
+        rows = (
+            await session.scalars(
+                select(AuditEvent).where(AuditEvent.workspace_id == workspace.id)
+                .order_by(AuditEvent.seq)
+            )
+        ).all()  # fmt: skip
+    assert [r.seq for r in rows] == list(range(1, len(rows) + 1))  # no holes, from 1
+    assert [r.after["name"] for r in rows[-3:]] == ["a", "b", "c"]
+
+
+async def test_a_rolled_back_transaction_publishes_nothing(live: Live):
+    ws = workspace_name()
+    alice = await live.member("alice", ws)
+    factory = create_sessionmaker(live.engine)
+    async with sse(live.base_url, alice.token, ws) as stream:
+        await stream.next(lambda m: m.type == "presence")
+        async with factory() as session:
+            newest = await audit.newest_seq(
+                session, workspace_id=(await _actors(session, alice, ws))[1].id
+            )
+        async with factory() as session:
+            await session.begin()
+            user, workspace = await _actors(session, alice, ws)
+            _record(session, user, workspace, "never")
+            await session.flush()  # numbered, then thrown away
+            await session.rollback()
+        async with factory() as session, session.begin():
+            user, workspace = await _actors(session, alice, ws)
+            _record(session, user, workspace, "kept")
+        event = await stream.next(logged)
+        assert event.data["data"]["name"] == "kept"
+        assert event.id == str(newest + 1)  # the rolled-back number was given back
+        await stream.nothing(logged, within=0.5)
+
+
+# --- the outbox gap on PostgreSQL ----------------------------------------------------------------
+
+
+@requires_postgres
+async def test_a_later_transaction_waits_for_the_earlier_number_to_commit(live: Live):
+    """T1 takes number n and stays open; T2 of the same workspace, which without the sequence
+    row would take n+1 and commit first (a reader at n+1 would then skip n for ever), waits at
+    its first audit row until T1 commits; both are delivered, in order, once each."""
+    ws = workspace_name()
+    alice = await live.member("alice", ws)
+    factory = create_sessionmaker(live.engine)
+    async with sse(live.base_url, alice.token, ws) as stream:
+        await stream.next(lambda m: m.type == "presence")
+        first = factory()
+        await first.begin()
+        user, workspace = await _actors(first, alice, ws)
+        _record(first, user, workspace, "T1")
+        await first.flush()  # T1 holds number 2
+
+        async def second() -> None:
+            async with factory() as session, session.begin():
+                user, workspace = await _actors(session, alice, ws)
+                _record(session, user, workspace, "T2")
+                await session.flush()  # waits for T1
+                await session.execute(text("SELECT 1"))
+
+        t2 = asyncio.create_task(second())
+        t1_pid = (await first.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+
+        async def t2_waits_on_t1() -> bool:
+            async with factory() as watcher:
+                blocked = await watcher.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE :pid = ANY(pg_blocking_pids(pid))"
+                    ),
+                    {"pid": t1_pid},
+                )
+            return bool(blocked)
+
+        await eventually(t2_waits_on_t1)
+        assert not t2.done()
+        await stream.nothing(logged, within=0.3)  # nothing is committed yet
+
+        await first.commit()
+        await first.close()
+        await asyncio.wait_for(t2, 10)
+        events = [await stream.next(logged) for _ in range(2)]
+        assert [(m.id, m.data["data"]["name"]) for m in events] == [("2", "T1"), ("3", "T2")]
+        await stream.nothing(logged, within=0.3)
