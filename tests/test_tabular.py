@@ -153,11 +153,18 @@ def test_tsv_with_repeated_columns_takes_first_non_empty():
     assert sum("columns are headed" in note for note in table.notes) == 2
 
 
-def test_bitaxe_csv_with_unquoted_comma_row_is_flagged():
+def test_bitaxe_csv_row_split_by_an_unquoted_comma_is_rejoined_in_the_footprint():
     table = read(real("bitaxe/bitaxeUltra BOM.csv"), required=("qty",))
     assert len(table.rows) == 39
     assert total_qty(table) == placements(table) == 85
-    assert any("more fields than the header (37)" in note for note in table.notes)
+    u7 = next(r for r in table.rows if r.values["refdes"] == "U7")
+    assert u7.number == 37
+    assert u7.values["footprint"] == "bitaxe:O 25,0-JO32-B-1V3-1-T1-LF"
+    assert u7.values["child_part_number"] == "SX3M25.000E20F30THN"
+    assert (u7.values["dnp"], u7.extra) == ("", {})
+    [note] = table.row_notes
+    assert (note.row, note.column, note.error) == (37, "Footprint", False)
+    assert "8 fields for the header's 7" in note.message
 
 
 def test_bitaxe_supra_csv():
@@ -229,11 +236,58 @@ def test_blank_whitespace_and_trailing_rows_are_dropped():
     assert [r.values["refdes"] for r in table.rows] == ["R1", "R2"]
 
 
-def test_ragged_short_rows_get_empty_cells_and_long_rows_keep_extras():
+def test_ragged_short_rows_get_empty_cells_and_unprovable_long_rows_are_errors():
     table = read("Ref,Qty,Value\nR1\nR2,1,10k,surplus,\n")
     assert table.rows[0].values == {"refdes": "R1", "qty": "", "value": ""}
-    assert table.rows[1].extra == {"_col4": "surplus"}
-    assert any("more fields than the header (3)" in note for note in table.notes)
+    assert table.rows[1].extra == {"_col4": "surplus"}  # left as it is, and refused:
+    [note] = table.row_notes
+    assert (note.row, note.column, note.error) == (3, "Ref or Qty", True)
+    assert "5 fields for the header's 3" in note.message and "quote that cell" in note.message
+
+
+KICAD_ROWS = (
+    "Ref,Value,Footprint,Qty\n"
+    "R1,10k,Resistor_SMD:R_0402_1005Metric,1\n"
+    "C1,100nF,Capacitor_SMD:C_0402_1005Metric,1\n"
+    "C2 C3,1uF,Capacitor_SMD:C_0603_1608Metric,2\n"
+)
+
+
+def test_a_comma_in_a_value_is_rejoined_when_the_footprint_column_proves_it():
+    table = read(KICAD_ROWS + "Y1,25MHz, 10ppm,Crystal:Crystal_SMD_3225-4Pin_3.2x2.5mm,1\n")
+    y1 = table.rows[-1]
+    assert y1.values == {
+        "refdes": "Y1",
+        "value": "25MHz, 10ppm",  # the text as written, space included
+        "footprint": "Crystal:Crystal_SMD_3225-4Pin_3.2x2.5mm",
+        "qty": "1",
+    }
+    assert [(n.row, n.column, n.error) for n in table.row_notes] == [(5, "Value", False)]
+
+
+def test_a_comma_in_a_footprint_is_rejoined():
+    table = read(KICAD_ROWS + "U7,25MHz,bitaxe:O 25,0-JO32,1\n")
+    assert table.rows[-1].values["footprint"] == "bitaxe:O 25,0-JO32"
+    assert [(n.row, n.column) for n in table.row_notes] == [(5, "Footprint")]
+
+
+def test_a_split_no_column_can_place_is_an_error_naming_the_candidates():
+    data = "Ref,Value,Description,Qty\n" + "".join(f"R{n},10k,thick film,1\n" for n in (1, 2, 3))
+    table = read(data + "R4,10k,thick, film,1\n")
+    [note] = table.row_notes
+    assert (note.row, note.column, note.error) == (5, "Value or Description", True)
+    assert "perhaps in Value, Description" in note.message
+
+
+def test_a_stray_trailing_delimiter_is_not_a_split():
+    table = read(KICAD_ROWS + "R5,1k,Resistor_SMD:R_0402_1005Metric,1,\n")
+    assert table.rows[-1].values["qty"] == "1"
+    assert (table.rows[-1].extra, table.row_notes) == ({}, [])
+
+
+def test_blank_rows_between_data_rows_are_counted():
+    table = read("Ref,Qty\nR1,1\n\n,\nR2,1\n\n\n")
+    assert table.blank_rows == [3, 4]
 
 
 def test_delimiter_is_chosen_by_the_header_not_by_comma_count():
@@ -385,6 +439,25 @@ def test_damaged_workbooks_are_unreadable(data):
         read(data)
     assert caught.value.code == "UNREADABLE_FILE"
     assert caught.value.status == 400
+
+
+def test_truncated_workbook_is_unreadable():
+    data = real("bitaxe/bitaxeUltra BOM.xlsx")
+    with pytest.raises(Invalid) as caught:
+        read(data[: len(data) // 2])
+    assert caught.value.code == "UNREADABLE_FILE"
+
+
+def test_a_cell_larger_than_the_csv_field_limit_is_unreadable_with_its_line():
+    with pytest.raises(Invalid) as caught:
+        read('Ref,Qty,Notes\nR1,1,"' + "x" * 200_000 + '"\n')
+    assert caught.value.code == "UNREADABLE_FILE"
+    assert "Line 2" in caught.value.detail
+
+
+def test_a_large_xlsx_cell_is_read_whole():
+    table = read(xlsx(("BOM", [["Ref", "Qty", "Notes"], ["R1", 1, "y" * 32_000]])))
+    assert len(table.rows[0].values["notes"]) == 32_000
 
 
 def test_too_many_rows():

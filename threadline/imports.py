@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
 
 from fastapi import UploadFile
 
 from threadline.errors import PayloadTooLarge, Unprocessable
 from threadline.schemas import ApiModel
+from threadline.tabular import Table
 
 CHUNK = 1 << 20
 
@@ -20,6 +23,22 @@ class ImportProblem(ApiModel):
     message: str
 
 
+class FieldChange(ApiModel):
+    """A field's value before and after the import (None: empty)."""
+
+    before: Any
+    after: Any
+
+
+class ImportChange(ApiModel):
+    """What one row does to the part it names: ``changes`` maps column → before/after."""
+
+    row: int
+    part_number: str
+    action: Literal["create", "update", "unchanged"]
+    changes: dict[str, FieldChange] = {}
+
+
 class ImportReport(ApiModel):
     """``{rows, valid, errors[]}`` (productflo-sync-api: BOM Import / Parts Import)."""
 
@@ -30,7 +49,9 @@ class ImportReport(ApiModel):
     dry_run: bool
     created: int = 0
     updated: int = 0
+    unchanged: int = 0
     parts_created: int = 0
+    changes: list[ImportChange] = []
 
 
 async def read_upload(file: UploadFile, max_mb: int) -> bytes:
@@ -59,13 +80,52 @@ class Problems:
     def warn(self, row: int, column: str | None, message: str) -> None:
         self.warnings.append(ImportProblem(row=row, column=column, message=message))
 
-    def report(self, *, rows: int, valid: int, dry_run: bool, **counts: int) -> ImportReport:
+    def read_from(self, table: Table, *, consumed: Callable[[str], bool] | None = None) -> None:
+        """Report what reading ``table`` assumed or refused, and every cell that is not imported:
+        the sheet's repairs (at the header row), located row repairs and refusals, blank rows,
+        and per column the rows whose values no column of the import takes (``consumed`` tells
+        which leftover values the importer does read, such as DNP marks)."""
+        for note in table.notes:
+            self.warn(table.header_row, None, note)
+        for row_note in table.row_notes:
+            (self.error if row_note.error else self.warn)(
+                row_note.row, row_note.column, row_note.message
+            )
+        if table.blank_rows:
+            self.warn(
+                table.blank_rows[0],
+                None,
+                f"{len(table.blank_rows)} blank row(s) skipped: rows {row_list(table.blank_rows)}",
+            )
+        leftovers: dict[str, list[int]] = {}
+        for row in table.rows:
+            for column, value in row.extra.items():
+                if consumed is None or not consumed(value):
+                    leftovers.setdefault(column, []).append(row.number)
+        for column, numbers in leftovers.items():
+            self.warn(
+                numbers[0],
+                column,
+                f"no column of this import takes {column!r}; its values were not imported "
+                f"(rows {row_list(numbers)})",
+            )
+
+    def report(
+        self,
+        *,
+        rows: int,
+        valid: int,
+        dry_run: bool,
+        changes: list[ImportChange] | None = None,
+        **counts: int,
+    ) -> ImportReport:
         return ImportReport(
             rows=rows,
             valid=valid,
             errors=self.errors,
             warnings=self.warnings,
             dry_run=dry_run,
+            changes=changes or [],
             **counts,
         )
 
@@ -79,6 +139,21 @@ class Problems:
                 code="IMPORT_INVALID",
                 **report.model_dump(mode="json", by_alias=True),
             )
+
+
+def row_list(numbers: Iterable[int]) -> str:
+    """Row numbers as a person reads them: ``2-4, 9, 12-13``."""
+    ordered = sorted(set(numbers))
+    spans: list[str] = []
+    start = previous = None
+    for number in [*ordered, None]:
+        if previous is not None and number == previous + 1:
+            previous = number
+            continue
+        if start is not None and previous is not None:
+            spans.append(str(start) if start == previous else f"{start}-{previous}")
+        start = previous = number
+    return ", ".join(spans)
 
 
 _TRUE = {"1", "true", "yes", "y", "x", "t"}

@@ -16,7 +16,7 @@ import unicodedata
 import warnings
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from itertools import islice
 from typing import Any, Literal
@@ -24,6 +24,9 @@ from typing import Any, Literal
 import openpyxl
 
 from threadline.errors import Invalid, UnsupportedMediaType
+from threadline.rejoin import Record, RowNote, rejoin_split_cells
+
+__all__ = ["Row", "RowNote", "Table", "expand_refdes", "normalise_header", "read_table"]
 
 ColumnAliases = Mapping[str, Sequence[str]]
 """Canonical column name -> header spellings accepted for it (compared by normalise_header)."""
@@ -36,8 +39,6 @@ DELIMITERS = (",", ";", "\t")
 SHIFT_EMPTY_AT_MOST = 0.1
 SHIFT_MIN_FILLED = 0.25
 SHIFT_FILL_RATIO = 0.9
-
-Record = tuple[int, list[str]]  # (1-based line or row number where the record starts, cells)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class Table:
     unmapped: list[str]
     rows: list[Row]
     notes: list[str]
+    row_notes: list[RowNote] = field(default_factory=list)
+    blank_rows: list[int] = field(default_factory=list)  # blank rows between data rows
 
 
 @dataclass(frozen=True)
@@ -192,27 +195,41 @@ def _read_csv(
     if not text.strip():
         raise _empty()
     best: tuple[str, _HeaderMatch] | None = None
+    unreadable: list[Invalid] = []
     for delimiter in DELIMITERS:
         try:
             sample = list(islice(_csv_records(text, delimiter), HEADER_SCAN_ROWS))
-        except Invalid:
+        except Invalid as exc:
+            unreadable.append(exc)
             continue  # a wrong delimiter can make a legal file look malformed
         match = _find_header(sample, lookup, required)
         if match and (best is None or match.score > best[1].score):
             best = (delimiter, match)
     if best is None:
+        if len(unreadable) == len(DELIMITERS):
+            raise unreadable[0]  # no delimiter reads it: say what is wrong with the text
         raise _header_not_found(aliases, required)
     delimiter, match = best
-    header, data_rows = _collect(_csv_records(text, delimiter), match.position, max_rows)
-    return _tabulate("csv", None, delimiter, header, match.position, data_rows, lookup, notes)
+    raw = _csv_records(text, delimiter, strip=False)
+    (header_row, header), data_rows, blank = _collect(raw, match.position, max_rows)
+    row_notes: list[RowNote] = []
+    names = [cell.strip() for cell in header]
+    data_rows = rejoin_split_cells(names, data_rows, delimiter, row_notes)
+    stripped = [(number, [cell.strip() for cell in cells]) for number, cells in data_rows]
+    table = _tabulate(
+        "csv", None, delimiter, (header_row, names), match.position, stripped, lookup, notes
+    )
+    table.row_notes.extend(row_notes)
+    table.blank_rows.extend(blank)
+    return table
 
 
-def _csv_records(text: str, delimiter: str) -> Iterator[Record]:
+def _csv_records(text: str, delimiter: str, *, strip: bool = True) -> Iterator[Record]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     start = 1
     try:
         for cells in reader:
-            yield start, [cell.strip() for cell in cells]
+            yield start, [cell.strip() for cell in cells] if strip else cells
             start = reader.line_num + 1
     except csv.Error as exc:
         raise Invalid(
@@ -252,8 +269,12 @@ def _read_xlsx(
             if len(sheets) > 1:
                 others = ", ".join(repr(s.title) for s in sheets if s is not sheet)
                 notes.append(f"read sheet {sheet.title!r}; other sheets ignored: {others}")
-            header, rows = _collect(_sheet_records(sheet), match.position, max_rows)
-            return _tabulate("xlsx", sheet.title, None, header, match.position, rows, lookup, notes)
+            header, rows, gaps = _collect(_sheet_records(sheet), match.position, max_rows)
+            table = _tabulate(
+                "xlsx", sheet.title, None, header, match.position, rows, lookup, notes
+            )
+            table.blank_rows.extend(gaps)
+            return table
     finally:
         book.close()
     raise _empty() if blank else _header_not_found(aliases, required)
@@ -315,20 +336,27 @@ def _find_header(
 
 def _collect(
     records: Iterator[Record], position: int, max_rows: int
-) -> tuple[Record, list[Record]]:
-    """The header record at ``position`` and every non-blank record after it."""
+) -> tuple[Record, list[Record], list[int]]:
+    """The header record at ``position``, every non-blank record after it, and the numbers of
+    the blank rows between data rows (blank rows after the last one are not worth a word)."""
     header = next(islice(records, position, None))
     rows: list[Record] = []
+    blank: list[int] = []
+    pending: list[int] = []
     for number, cells in records:
-        if not any(cells):
+        if not any(cell.strip() for cell in cells):
+            if rows:
+                pending.append(number)
             continue
+        blank += pending
+        pending = []
         if len(rows) == max_rows:
             raise Invalid(
                 f"The file has more than {max_rows} data rows; split it into smaller files.",
                 code="TOO_MANY_ROWS",
             )
         rows.append((number, cells))
-    return header, rows
+    return header, rows, blank
 
 
 def _tabulate(
@@ -352,11 +380,11 @@ def _tabulate(
     sources, unmapped = _map_columns(names, lookup, notes)
     rows = [_row(number, cells, names, sources) for number, cells in data]
     wide = [number for number, cells in data if len(cells) > max(width, len(names))]
-    if wide:
+    if wide and kind == "xlsx":  # CSV rows wider than the header went through the rejoin
         shown = ", ".join(map(str, wide[:5])) + (", ..." if len(wide) > 5 else "")
         notes.append(
-            f"{len(wide)} row(s) have more fields than the header ({shown}), perhaps from an "
-            "unquoted comma; check those rows (values past the header are kept as _col<N>)"
+            f"{len(wide)} row(s) have cells past the last header column ({shown}); "
+            "check those rows (values past the header are kept as _col<N>)"
         )
     return Table(kind, sheet, delimiter, header_row, list(sources), unmapped, rows, notes)
 

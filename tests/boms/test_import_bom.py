@@ -43,49 +43,81 @@ async def empty_bom(alice):
 
 
 def _is_dnp(cells: list[str]) -> bool:
-    return any(cell.strip().upper() == "DNP" for cell in cells)
+    return any(_is_mark(cell) for cell in cells)
 
 
-def _one_row_per_designator(path: Path) -> tuple[int, int, int]:
-    """(data rows, placements without DNP, distinct parts by MPN or else value) of a legacy
-    ``ref;value;Field1(manufacturer);Field2(MPN);...`` export."""
+def _is_mark(cell: str) -> bool:
+    return cell.strip().upper() in {"DNP", "DNF"}
+
+
+def _one_row_per_designator(path: Path) -> tuple[int, int, int, int, int, int]:
+    """(data rows, fitted placements, fitted parts, DNP placements kept, DNP parts, DNP rows
+    naming no part) of a legacy ``ref;value;Field1(manufacturer);Field2(MPN);...`` export: a
+    part is its MPN, else its value, ignoring DNP marks."""
     with path.open(encoding="utf-8", newline="") as f:
         rows = [r for r in list(csv.reader(f, delimiter=";"))[1:] if any(r)]
+
+    def part(r: list[str]) -> str:
+        cells = ["" if _is_mark(c) else c.strip() for c in r]
+        return (cells[3] if len(cells) > 3 else "") or cells[1]
+
     fitted = [r for r in rows if not _is_dnp(r)]
-    parts = {(r[3].strip() if len(r) > 3 else "") or r[1].strip() for r in fitted}
-    return len(rows), len(fitted), len(parts)
+    dnp = [r for r in rows if _is_dnp(r) and part(r)]
+    return (
+        len(rows),
+        len(fitted),
+        len({part(r) for r in fitted}),
+        len(dnp),
+        len({part(r) for r in dnp}),
+        sum(1 for r in rows if _is_dnp(r) and not part(r)),
+    )
 
 
-def _kicad_plugin_counts(path: Path) -> tuple[int, int, int]:
-    """(data rows, placements without DNP, distinct parts) of hackrf-one.bom.csv: header on line
-    15, values shifted one column right (Qty is column 4, Part Number column 10)."""
+def _kicad_plugin_counts(path: Path) -> tuple[int, int, int, int, int]:
+    """(data rows, fitted placements, fitted parts, DNP rows, DNP placements) of
+    hackrf-one.bom.csv: header on line 15, values shifted one column right (Qty is column 4,
+    Part Number column 10)."""
     with path.open(encoding="utf-8", newline="") as f:
         rows = [r for r in list(csv.reader(f))[15:] if any(r)]
     fitted = [r for r in rows if not _is_dnp(r)]
+    dnp = [r for r in rows if _is_dnp(r)]
     parts = {r[9].strip() or (r[1].strip(), r[2].strip()) for r in fitted}
-    return len(rows), sum(int(r[3]) for r in fitted), len(parts)
+    return (
+        len(rows),
+        sum(int(r[3]) for r in fitted),
+        len(parts),
+        len(dnp),
+        sum(int(r[3]) for r in dnp),
+    )
 
 
-# (file, data rows, lines after merging and dropping DNP, total quantity)
+# (file, data rows, lines, total quantity, DNP lines, DNP quantity)
 REAL = [
-    # 167 lines, 417 placements of which 109 (75 lines) are DNP; 92 fitted rows name 71 parts
-    ("hackrf/hackrf-one.bom.csv", 167, 71, 308),
+    # 167 lines, 417 placements: 92 fitted rows name 71 parts (308 placements); the 75 DNP rows
+    # (109 placements) stay lines of their own, none merged
+    ("hackrf/hackrf-one.bom.csv", 167, 71 + 75, 417, 75, 109),
     # grouped by value: 65 lines, 300 refs, Qty equals the ref count
-    ("hackrf/hackrf-one-bom_2016_grouped.csv", 65, 65, 300),
-    # one row per designator: 414 rows, 114 DNP; the 300 fitted ones are the 65 parts above
-    ("hackrf/hackrf-one-bom_2014_semicolon.csv", 414, 65, 300),
-    ("hackrf/hackrf-one-bom.tsv", 65, 65, 300),
-    # ragged one-row-per-designator: 367 rows, 90 marked DNP (in Value, Field1 or Field4)
-    ("hackrf/jawbreaker-bom.csv", 367, 60, 277),
-    ("bitaxe/bitaxeUltra BOM.csv", 39, 39, 85),
-    ("bitaxe/bitaxeSupra BOM.csv", 41, 41, 88),
+    ("hackrf/hackrf-one-bom_2016_grouped.csv", 65, 65, 300, 0, 0),
+    # one row per designator: 414 rows, 114 DNP; the 300 fitted ones are the 65 parts above;
+    # 105 DNP rows name 74 parts, 9 name none ("C155;DNP;DNP") and are reported, not imported
+    ("hackrf/hackrf-one-bom_2014_semicolon.csv", 414, 65 + 74, 300 + 105, 74, 105),
+    ("hackrf/hackrf-one-bom.tsv", 65, 65, 300, 0, 0),
+    # ragged one-row-per-designator: 367 rows, 90 marked DNP (in Value, Field1 or Field4), of
+    # which 77 name 46 parts and 13 name none
+    ("hackrf/jawbreaker-bom.csv", 367, 60 + 46, 277 + 77, 46, 77),
+    ("bitaxe/bitaxeUltra BOM.csv", 39, 39, 85, 0, 0),
+    ("bitaxe/bitaxeSupra BOM.csv", 41, 41, 88, 0, 0),
     # first sheet: 46 lines; the second sheet is an order list and is ignored
-    ("bitaxe/bitaxeUltra BOM.xlsx", 46, 46, 87),
+    ("bitaxe/bitaxeUltra BOM.xlsx", 46, 46, 87, 0, 0),
 ]
 
 
-@pytest.mark.parametrize(("name", "rows", "lines", "total"), REAL, ids=[r[0] for r in REAL])
-async def test_real_boms_import_without_errors(alice, empty_bom, name, rows, lines, total):
+@pytest.mark.parametrize(
+    ("name", "rows", "lines", "total", "dnp_lines", "dnp_total"), REAL, ids=[r[0] for r in REAL]
+)
+async def test_real_boms_import_without_errors(
+    alice, empty_bom, name, rows, lines, total, dnp_lines, dnp_total
+):
     path = real_file(name)
     content = path.read_bytes()
     bom_id = empty_bom["id"]
@@ -106,15 +138,19 @@ async def test_real_boms_import_without_errors(alice, empty_bom, name, rows, lin
     assert tree["lineCount"] == lines
     assert sum(Decimal(str(n["qty"])) for n in walk(tree["items"])) == total
     assert all(n["level"] == 1 and n["qty"] > 0 for n in tree["items"])
+    dnp = [n for n in tree["items"] if n["dnp"]]
+    assert (len(dnp), sum(Decimal(str(n["qty"])) for n in dnp)) == (dnp_lines, dnp_total)
     assert not {"DNP", "DNF"} & {n["partNumber"].upper() for n in tree["items"]}
 
 
 def test_expected_numbers_follow_from_the_files():
     """The table above is derived from the files, not from the importer."""
-    assert _kicad_plugin_counts(real_file("hackrf/hackrf-one.bom.csv")) == (167, 308, 71)
+    kicad = _kicad_plugin_counts(real_file("hackrf/hackrf-one.bom.csv"))
+    assert kicad == (167, 308, 71, 75, 109)
     semicolon = real_file("hackrf/hackrf-one-bom_2014_semicolon.csv")
-    assert _one_row_per_designator(semicolon) == (414, 300, 65)
-    assert _one_row_per_designator(real_file("hackrf/jawbreaker-bom.csv")) == (367, 277, 60)
+    assert _one_row_per_designator(semicolon) == (414, 300, 65, 105, 74, 9)
+    jawbreaker = real_file("hackrf/jawbreaker-bom.csv")
+    assert _one_row_per_designator(jawbreaker) == (367, 277, 60, 77, 46, 13)
     with real_file("bitaxe/bitaxeSupra BOM.csv").open(encoding="utf-8", newline="") as f:
         supra = list(csv.DictReader(f))
     assert (len(supra), sum(int(r["Qty"]) for r in supra)) == (41, 88)
@@ -125,10 +161,35 @@ async def test_real_refdes_survive_the_merge(alice, empty_bom):
     response = await import_file(alice.client, empty_bom["id"], "bom.csv", content)
     assert response.status_code == 200, response.text
     tree = await get_tree(alice.client, empty_bom["id"])
-    refdes = [r for n in tree["items"] for r in n["refdes"].split(", ")]
-    assert len(refdes) == len(set(refdes)) == 300
-    assert "C68" not in refdes  # DNP
+
+    def refdes(fitted: bool) -> list[str]:
+        return [r for n in tree["items"] if n["dnp"] != fitted for r in n["refdes"].split(", ")]
+
+    assert len(refdes(True)) == len(set(refdes(True))) == 300
+    assert len(refdes(False)) == len(set(refdes(False))) == 105
+    assert "C68" in refdes(False)  # DNP: kept, flagged
     assert "REFDES_QTY_MISMATCH" not in {w["code"] for w in tree["warnings"]}
+    skipped = [w for w in response.json()["warnings"] if "name no part" in w["message"]]
+    assert [(w["row"], w["column"]) for w in skipped] == [(155, "child_part_number")]
+    assert "9 DNP row(s)" in skipped[0]["message"]
+    assert "155 (C155)" in skipped[0]["message"] and "335 (R35)" in skipped[0]["message"]
+
+
+async def test_kicad_export_keeps_every_placement_and_dnp_line(alice, empty_bom):
+    content = real_file("hackrf/hackrf-one.bom.csv").read_bytes()
+    response = await import_file(alice.client, empty_bom["id"], "hackrf-one.bom.csv", content)
+    assert response.status_code == 200, response.text
+    tree = await get_tree(alice.client, empty_bom["id"])
+    placements = [r for n in tree["items"] for r in n["refdes"].split(", ")]
+    assert len(placements) == len(set(placements)) == 417  # "Total Parts,417"
+    lines = {n["refdes"]: n for n in tree["items"]}
+    assert lines["C68, C69, C159, C165, C168"]["dnp"] is True
+    assert lines["C68, C69, C159, C165, C168"]["partNumber"] == "GRM1555C1H101JA01D"
+    # A DNP row with nothing but a footprint is that footprint, unfitted.
+    unfitted = lines["L1, L4, L6, L8, L9"]
+    assert (unfitted["partNumber"], unfitted["qty"], unfitted["dnp"]) == ("GSG-0402", 5, True)
+    # The DNP flag is not a note.
+    assert "DNP" not in {n["notes"] for n in tree["items"]}
 
 
 async def test_opendocument_is_refused_clearly(alice, empty_bom):

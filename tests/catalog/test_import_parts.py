@@ -80,6 +80,7 @@ GOOD = (
 async def test_dry_run_reports_and_writes_nothing(engineer):
     await create_part(engineer.client, partNumber="IM-2", name="Old washer")
     report = await imported(engineer, GOOD, dry_run=True)
+    changes = report.pop("changes")
     assert report == {
         "rows": 2,
         "valid": 2,
@@ -88,8 +89,38 @@ async def test_dry_run_reports_and_writes_nothing(engineer):
         "dryRun": True,
         "created": 1,
         "updated": 1,
+        "unchanged": 0,
         "partsCreated": 0,
     }
+    assert changes == [
+        {
+            "row": 2,
+            "partNumber": "IM-1",
+            "action": "create",
+            "changes": {
+                field: {"before": None, "after": after}
+                for field, after in {
+                    "name": "Bolt",
+                    "domain": "mechanical",
+                    "uom": "each",
+                    "lifecycle": "prototype",
+                    "attributes": {"len": 10},
+                    "unit_cost": 0.25,
+                    "currency": "USD",
+                    "tags": ["fastener", "steel"],
+                }.items()
+            },
+        },
+        {
+            "row": 3,
+            "partNumber": "IM-2",
+            "action": "update",
+            "changes": {
+                "name": {"before": "Old washer", "after": "Washer"},
+                "tags": {"before": [], "after": ["flat", "steel"]},
+            },
+        },
+    ]
     parts = await catalog(engineer)
     assert list(parts) == ["IM-2"]
     assert parts["IM-2"]["name"] == "Old washer"
@@ -132,7 +163,7 @@ async def test_apply_updates_existing_parts_by_part_number(engineer, manager):
     assert washer["tags"] == ["flat", "legacy", "steel"]  # imported tags are added
     assert washer["updatedAt"] > old["updatedAt"]
     events = (await _audit(manager)).json()["items"]
-    assert [e["after"] for e in events] == [{"rows": 2, "created": 1, "updated": 1}]
+    assert [e["after"] for e in events] == [{"rows": 2, "created": 1, "updated": 1, "unchanged": 0}]
 
 
 async def test_header_names_are_case_insensitive_and_aliases_work(manager):
@@ -203,6 +234,109 @@ async def test_updates_are_checked_against_the_template_of_the_existing_domain(e
     assert all("mechanical template" in e["message"] for e in report["errors"])
     after = (await engineer.client.get(f"{PARTS}/{plate['id']}")).json()
     assert (after["domain"], after["attributes"]) == ("mechanical", good)
+
+
+# --- partial sheets ---------------------------------------------------------------------------
+
+
+async def _two_parts(engineer) -> tuple[dict, dict]:
+    resistor = await create_part(
+        engineer.client, partNumber="PS-1", name="Resistor", domain="electronic", uom="pcs",
+        unitCost="0.10", currency="USD", manufacturerName="Yageo", tags=["smd"],
+        attributes={"value": "10k"},
+    )  # fmt: skip
+    bracket = await create_part(engineer.client, partNumber="PS-2", name="Bracket", unitCost="2")
+    return resistor, bracket
+
+
+async def test_cost_sheet_updates_only_cost_and_currency(engineer):
+    resistor, bracket = await _two_parts(engineer)
+    data = "part_number,unit_cost,currency\nPS-1,0.12,eur\nPS-2,2,\n"
+    dry = await imported(engineer, data, dry_run=True)
+    assert (dry["created"], dry["updated"], dry["unchanged"], dry["errors"]) == (0, 1, 1, [])
+    assert dry["changes"] == [
+        {
+            "row": 2,
+            "partNumber": "PS-1",
+            "action": "update",
+            "changes": {
+                "unit_cost": {"before": 0.1, "after": 0.12},
+                "currency": {"before": "USD", "after": "EUR"},
+            },
+        },
+        {"row": 3, "partNumber": "PS-2", "action": "unchanged", "changes": {}},
+    ]
+    assert (await catalog(engineer))["PS-1"]["unitCost"] == 0.1  # the dry run wrote nothing
+
+    report = await imported(engineer, data)
+    assert (report["updated"], report["unchanged"]) == (1, 1)
+    after = await catalog(engineer)
+    keep = ["name", "domain", "uom", "lifecycle", "manufacturerName", "tags", "attributes"]
+    assert {k: after["PS-1"][k] for k in keep} == {k: resistor[k] for k in keep}
+    assert (after["PS-1"]["unitCost"], after["PS-1"]["currency"]) == (0.12, "EUR")
+    assert after["PS-1"]["version"] == resistor["version"] + 1
+    # Nothing changed on PS-2, so it was not written: same version, same timestamp.
+    assert (after["PS-2"]["version"], after["PS-2"]["updatedAt"]) == (
+        bracket["version"],
+        bracket["updatedAt"],
+    )
+
+
+async def test_lifecycle_sheet_follows_the_patch_role_rule(engineer, manager):
+    await _two_parts(engineer)
+    data = "part_number,lifecycle\nPS-1,released\nPS-2,prototype\n"
+    report = await imported(engineer, data, dry_run=True)
+    assert errors_by_cell(report) == {(2, "lifecycle"): "changing lifecycle needs the manager role"}
+    assert_problem(await upload(engineer, data), 400, "IMPORT_INVALID")
+    report = await imported(manager, data)
+    assert (report["updated"], report["unchanged"]) == (1, 1)
+    parts = await catalog(manager)
+    assert (parts["PS-1"]["lifecycle"], parts["PS-1"]["name"]) == ("released", "Resistor")
+
+
+async def test_name_is_required_only_for_rows_that_create_a_part(engineer):
+    await _two_parts(engineer)
+    data = "part_number,unit_cost\nPS-1,0.2\nNEW-1,1\n"
+    report = await imported(engineer, data, dry_run=True)
+    assert errors_by_cell(report) == {(3, "name"): "name is required for a new part"}
+    assert (report["rows"], report["valid"]) == (2, 1)
+    assert_problem(await upload(engineer, data), 400, "IMPORT_INVALID")
+    assert (await catalog(engineer))["PS-1"]["unitCost"] == 0.1  # all or nothing
+
+    named = "part_number,name,unit_cost\nPS-1,,0.2\nNEW-1,Spacer,1\n"
+    report = await imported(engineer, named)
+    assert (report["created"], report["updated"], report["errors"]) == (1, 1, [])
+    parts = await catalog(engineer)
+    assert parts["PS-1"]["name"] == "Resistor"  # a blank name keeps the part's name
+    assert (parts["NEW-1"]["name"], parts["NEW-1"]["domain"], parts["NEW-1"]["uom"]) == (
+        "Spacer",
+        "other",
+        "each",
+    )
+
+
+async def test_blank_cells_clear_optional_fields_and_keep_required_ones(engineer):
+    await _two_parts(engineer)
+    report = await imported(engineer, "part_number,uom,domain,unit_cost,manufacturer\nPS-1,,,,\n")
+    assert report["changes"][0]["changes"] == {
+        "manufacturer_name": {"before": "Yageo", "after": None},
+        "unit_cost": {"before": 0.1, "after": None},
+    }
+    part = (await catalog(engineer))["PS-1"]
+    assert (part["uom"], part["domain"], part["unitCost"], part["manufacturerName"]) == (
+        "pcs",
+        "electronic",
+        None,
+        None,
+    )
+
+
+async def test_unknown_columns_are_reported_not_dropped_silently(engineer):
+    await _two_parts(engineer)
+    data = "part_number,name,colour\nPS-1,Resistor,red\nPS-2,Bracket,\n"
+    report = await imported(engineer, data, dry_run=True)
+    assert [(w["row"], w["column"]) for w in report["warnings"]] == [(2, "colour")]
+    assert "not imported (rows 2)" in report["warnings"][0]["message"]
 
 
 # --- located errors ---------------------------------------------------------------------------
@@ -301,7 +435,8 @@ async def test_engineer_importing_a_lifecycle_change_gets_an_error_row(engineer,
         "prototype",
     ]
     # Sending the lifecycle a part already has is no change, so an engineer may.
-    assert (await imported(engineer, data))["updated"] == 3
+    again = await imported(engineer, data)
+    assert (again["errors"], again["updated"], again["unchanged"]) == ([], 0, 3)
 
 
 @pytest.mark.parametrize(
@@ -346,7 +481,6 @@ async def test_unsupported_formats_are_415(engineer, data, filename):
     "data",
     [
         "name,domain\nBolt,mechanical\n",  # no part_number
-        "pn,domain\nB-1,mechanical\n",  # no name
         "foo,bar\n1,2\n",
     ],
 )
