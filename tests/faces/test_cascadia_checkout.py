@@ -109,6 +109,15 @@ async def test_checkin_needs_your_own_checkout(alice, bob, vic):
     assert versions["totalVersions"] == 1
 
 
+async def _native_upload(actor, name="motor_housing.step", owner="alice"):
+    return await actor.client.post(
+        "/v1/upload",
+        params={"workspace": WORKSPACE, "username": owner},
+        files={"file": (name, step(), "application/octet-stream")},
+        data={"replace": "true"},
+    )
+
+
 async def test_a_checked_out_file_refuses_other_writers(alice, bob, mia):
     item = await make_item(alice.client, "MH-134")
     file_id = (await upload_one(alice.client, item, "motor_housing.step"))["id"]
@@ -116,18 +125,36 @@ async def test_a_checked_out_file_refuses_other_writers(alice, bob, mia):
 
     response = await upload(bob.client, item, {"file1": ("motor_housing.step", step())})
     assert_problem(response, 423, "FILE_LOCKED")
-    native = await mia.client.post(
-        "/v1/upload",
-        params={"workspace": WORKSPACE, "username": "alice"},
-        files={"file": ("motor_housing.step", step(), "application/octet-stream")},
-        data={"replace": "true"},
-    )
-    assert_problem(native, 423, "FILE_LOCKED")
+    for other in (bob, mia):  # an engineer or a manager on the native API: the same rule
+        assert_problem(await _native_upload(other), 423, "FILE_LOCKED")
     versions = (await alice.client.get(f"/api/files/{file_id}/versions")).json()["data"]
     assert versions["totalVersions"] == 1
 
     mine = await upload_one(alice.client, item, "motor_housing.step")
     assert (mine["id"], mine["version"]) == (file_id, 2)
+    assert (await alice.client.post(f"/api/files/{file_id}/checkin")).status_code == 200
+    assert (await _native_upload(bob)).status_code == 200  # checked in: bob may save again
+
+
+async def test_a_native_lock_refuses_cascadia_writers(alice, bob):
+    """One rule on both faces: any engineer may change the file, unless someone else locks it."""
+    item = await make_item(alice.client, "MH-135")
+    file_id = (await upload_one(alice.client, item, "motor_housing.step"))["id"]
+    assert (await upload_one(bob.client, item, "motor_housing.step"))["version"] == 2
+    path = "/v1/serve/acme/alice/motor_housing.step"
+    lock = await alice.client.post("/v1/locks/lock", json={"path": path})
+    assert lock.status_code == 200, lock.text
+
+    response = await upload(bob.client, item, {"file1": ("motor_housing.step", step())})
+    assert_problem(response, 423, "FILE_LOCKED")
+    assert_problem(await bob.client.delete(f"/api/files/{file_id}"), 423, "FILE_LOCKED")
+    assert_problem(await bob.client.post(f"/api/files/{file_id}/checkout"), 423, "RESOURCE_LOCKED")
+    versions = (await alice.client.get(f"/api/files/{file_id}/versions")).json()["data"]
+    assert versions["totalVersions"] == 2
+
+    unlock = await alice.client.post("/v1/locks/unlock", json={"path": path})
+    assert unlock.status_code == 200, unlock.text
+    assert (await upload_one(bob.client, item, "motor_housing.step"))["version"] == 3
 
 
 # --- batches --------------------------------------------------------------------------------------
@@ -188,10 +215,34 @@ async def test_batch_checkout_all_failed_is_400(alice, bob):
     assert {e["error"] for e in body["errors"]} == {"Failed to checkout file"}
 
 
-@pytest.mark.parametrize("path", ["/api/files/batch-checkout", "/api/files/batch-checkin"])
-async def test_file_batches_validate_their_ids(alice, path):
+@pytest.mark.parametrize(
+    ("path", "done", "failure"),
+    [
+        ("/api/files/batch-checkout", "checkedOut", "Failed to checkout file"),
+        ("/api/files/batch-checkin", "checkedIn", "Failed to checkin file"),
+    ],
+)
+async def test_file_batches_validate_their_ids(alice, path, done, failure):
     too_many = [f"00000000-0000-4000-8000-{n:012d}" for n in range(101)]
-    assert_problem(await alice.client.post(path, json={"fileIds": too_many}), 400)
+    # "Limited to 100 files per batch": the reference's 400 with every id under errors, which
+    # is problem+json as well (BATCH_TOO_LARGE)
+    problem = assert_problem(
+        await alice.client.post(path, json={"fileIds": too_many}), 400, "BATCH_TOO_LARGE"
+    )
+    assert "Limited to 100 files per batch" in problem["detail"]
+    assert problem["data"][done] == []
+    errors = problem["data"]["errors"]
+    assert [e["fileId"] for e in errors] == too_many
+    assert errors[0] == {
+        "fileId": too_many[0],
+        "error": failure,
+        "details": "Limited to 100 files per batch",
+        "code": "BATCH_TOO_LARGE",
+    }
+    exactly = too_many[:100]  # the limit itself is fine: 400 only because none exist
+    response = await alice.client.post(path, json={"fileIds": exactly})
+    assert response.status_code == 400, response.text
+    assert {e["code"] for e in response.json()["data"]["errors"]} == {"RESOURCE_NOT_FOUND"}
     assert_problem(await alice.client.post(path, json={"fileIds": []}), 400)
     assert_problem(await alice.client.post(path, json={"fileIds": ["not-a-uuid"]}), 400)
     assert_problem(await alice.client.post(path, json={}), 400)

@@ -325,7 +325,10 @@ async def test_item_batches_validate_their_body(alice, sessionmaker, path):
     fix = await make_branch(sessionmaker, alice, "fix")
     item = await make_item(alice.client, "BV-1")
     too_many = [str(uuid.uuid4()) for _ in range(101)]
-    assert_problem(await alice.client.post(path, json={"itemIds": too_many, "branchId": fix}), 400)
+    response = await alice.client.post(path, json={"itemIds": too_many, "branchId": fix})
+    problem = assert_problem(response, 400, "BATCH_TOO_LARGE")
+    assert "Limited to 100 items per batch" in problem["detail"]
+    assert [e["itemId"] for e in problem["data"]["errors"]] == too_many
     assert_problem(await alice.client.post(path, json={"itemIds": [], "branchId": fix}), 400)
     assert_problem(await alice.client.post(path, json={"itemIds": [item]}), 400)
     unknown = await alice.client.post(path, json={"itemIds": [item], "branchId": str(uuid.uuid4())})

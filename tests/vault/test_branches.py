@@ -95,12 +95,13 @@ async def test_branch_of_a_missing_base_is_404(alice, model):
     assert_problem(await _create(alice, "fix", base="nope.step"), 404, "FILE_NOT_FOUND")
 
 
-async def test_branching_needs_write_access(alice, bob, vera, mike, model):
-    assert_problem(await _create(vera, "fix", username="alice"), 403)
-    assert_problem(await _create(bob, "fix", username="alice"), 403)
-    r = await _create(mike, "fix", username="alice")
+async def test_branching_needs_write_access(alice, bob, vera, model):
+    """Viewers may not branch; any engineer may branch a colleague's file (files are the
+    team's)."""
+    assert_problem(await _create(vera, "fix", username="alice"), 403, "INSUFFICIENT_ROLE")
+    r = await _create(bob, "fix", username="alice")
     assert r.status_code == 201, r.text
-    assert [b["name"] for b in await _branches(bob, username="alice")] == ["main", "fix"]
+    assert [b["name"] for b in await _branches(alice)] == ["main", "fix"]
 
 
 # --- writing on a branch and merging ----------------------------------------------------------
@@ -154,13 +155,16 @@ async def test_merge_makes_a_new_main_version(alice, bob, model):
     assert versions[0]["message"] == "Merge branch fix"
 
 
-async def test_merge_errors(alice, bob, model):
+async def test_merge_errors(alice, bob, vera, model):
     assert_problem(await _merge(alice, "main"), 400, "INVALID_BRANCH")
     assert_problem(await _merge(alice, "ghost"), 404, "BRANCH_NOT_FOUND")
     assert (await _create(alice, "fix")).status_code == 201
-    r = await _merge(bob, "fix", username="alice")
-    assert_problem(r, 403)
+    r = await _merge(vera, "fix", username="alice")
+    assert_problem(r, 403, "INSUFFICIENT_ROLE")
     assert (await _meta(alice))["version"] == 1
+    r = await _merge(bob, "fix", username="alice")  # a colleague may merge it
+    assert r.status_code == 200, r.text
+    assert (await _meta(alice))["version"] == 2
 
 
 async def test_merge_respects_locks(alice, mike, model):

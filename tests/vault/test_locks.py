@@ -99,9 +99,9 @@ async def test_lock_of_a_missing_file_is_404(alice):
 
 
 @pytest.fixture
-async def locked(alice, mike, model) -> dict:
-    """alice's ``m.step`` with a ``fix`` branch, locked by alice; mike (a manager, who may
-    write alice's folder) is "another user"."""
+async def locked(alice, model) -> dict:
+    """alice's ``m.step`` with a ``fix`` branch, locked by alice; bob (an engineer, who may
+    write alice's folder: files are the team's) is "another user"."""
     r = await alice.client.post(
         "/v1/branches/create", json={"workspace": "acme", "base": "m.step", "branch": "fix"}
     )
@@ -121,35 +121,35 @@ async def _unchanged(alice):
     assert (await alice.client.get(PATH)).content == b"ISO-10303-21; v2"
 
 
-async def test_upload_with_replace_by_another_user_is_423(alice, mike, locked):
-    r = await upload(mike.client, "m.step", b"ISO mike", username="alice", replace="true")
+async def test_upload_with_replace_by_another_user_is_423(alice, bob, locked):
+    r = await upload(bob.client, "m.step", b"ISO bob", username="alice", replace="true")
     assert_problem(r, 423, "FILE_LOCKED")
     meta = await alice.client.get(
         "/v1/filemeta", params={"workspace": "acme", "filename": "m.step"}
     )
     etag = meta.json()["etag"]
-    r = await upload(mike.client, "m.step", b"ISO mike", username="alice", baseVersion=etag)
+    r = await upload(bob.client, "m.step", b"ISO bob", username="alice", baseVersion=etag)
     assert_problem(r, 423, "FILE_LOCKED")
     await _unchanged(alice)
     assert set(await names(alice.client)) == {"m.step"}  # main and fix; no conflict copy
 
 
-async def test_delete_by_another_user_is_423(alice, mike, locked):
-    r = await mike.client.delete(
+async def test_delete_by_another_user_is_423(alice, bob, locked):
+    r = await bob.client.delete(
         "/v1/file", params={"workspace": "acme", "username": "alice", "filename": "m.step"}
     )
     assert_problem(r, 423, "FILE_LOCKED")
     await _unchanged(alice)
 
 
-async def test_revert_by_another_user_is_423(alice, mike, model, locked):
-    r = await mike.client.post("/v1/revert", json={"path": PATH, "versionId": model["versionId"]})
+async def test_revert_by_another_user_is_423(alice, bob, model, locked):
+    r = await bob.client.post("/v1/revert", json={"path": PATH, "versionId": model["versionId"]})
     assert_problem(r, 423, "FILE_LOCKED")
     await _unchanged(alice)
 
 
-async def test_merge_by_another_user_is_423(alice, mike, locked):
-    r = await mike.client.post(
+async def test_merge_by_another_user_is_423(alice, bob, locked):
+    r = await bob.client.post(
         "/v1/merge",
         json={"workspace": "acme", "username": "alice", "filename": "m.step", "fromBranch": "fix"},
     )
@@ -157,10 +157,10 @@ async def test_merge_by_another_user_is_423(alice, mike, locked):
     await _unchanged(alice)
 
 
-async def test_conflict_resolution_by_another_user_is_423(alice, mike, locked):
+async def test_conflict_resolution_by_another_user_is_423(alice, bob, locked):
     r = await upload(alice.client, "m.step", b"ISO stale", baseVersion="1-stale")
     copy = assert_problem(r, 409, "VERSION_CONFLICT")["conflictPath"]
-    r = await mike.client.post(
+    r = await bob.client.post(
         "/v1/conflicts/resolve", json={"baseName": "m.step", "acceptedPath": copy}
     )
     assert_problem(r, 423, "FILE_LOCKED")
@@ -188,6 +188,94 @@ async def test_deleting_drops_the_lock(alice, model, locked):
     r = await alice.client.post("/v1/trash/restore", json={"workspace": "acme", "key": key})
     assert r.status_code == 200, r.text
     assert await _info(alice) is None
+
+
+# --- files are the team's: a lock, not the folder, stops a colleague -----------------------------
+
+
+async def _version(actor, username="alice") -> int:
+    meta = await actor.client.get(
+        "/v1/filemeta", params={"workspace": "acme", "username": username, "filename": "m.step"}
+    )
+    assert meta.status_code == 200, meta.text
+    return meta.json()["version"]
+
+
+async def test_a_colleague_saves_a_new_version_of_your_file(alice, bob, model):
+    r = await upload(
+        bob.client, "m.step", b"ISO bob v2", username="alice", baseVersion=model["etag"]
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["version"], r.json()["path"]) == (2, PATH)
+    r = await upload(bob.client, "m.step", b"ISO bob v3", username="alice", replace="true")
+    assert r.status_code == 200, r.text
+    r = await bob.client.post("/v1/revert", json={"path": PATH, "versionId": model["versionId"]})
+    assert r.status_code == 200, r.text
+    assert await _version(alice) == 4
+    assert (await alice.client.get(PATH)).content == ORIGINAL
+    versions = (await alice.client.get("/v1/versions", params={"path": PATH})).json()["items"]
+    assert [v["author"] for v in versions] == ["bob", "bob", "bob", "alice"]
+
+
+async def test_your_lock_blocks_a_colleague_until_you_unlock(alice, bob, model):
+    lock = await _lock(alice)
+    assert lock.status_code == 200, lock.text
+    r = await upload(bob.client, "m.step", b"ISO bob", username="alice", baseVersion=model["etag"])
+    problem = assert_problem(r, 423, "FILE_LOCKED")
+    assert problem["lockedBy"] == "alice" and "Alice" in problem["detail"]
+    assert await _version(alice) == 1  # nothing written: no version, no conflict copy
+    assert await names(alice.client) == ["m.step"] and await names(bob.client) == []
+    assert (await alice.client.get(PATH)).content == ORIGINAL
+
+    r = await alice.client.post(
+        "/v1/locks/unlock", json={"path": PATH, "lockId": lock.json()["lockId"]}
+    )
+    assert r.status_code == 200, r.text
+    r = await upload(bob.client, "m.step", b"ISO bob", username="alice", baseVersion=model["etag"])
+    assert r.status_code == 200, r.text
+    assert await _version(alice) == 2
+
+
+async def test_a_colleagues_lock_on_your_file_blocks_you_too(alice, bob, model):
+    """A lock covers the file, whoever's folder it sits in: bob locks alice's m.step."""
+    lock = await _lock(bob)
+    assert lock.status_code == 200, lock.text
+    assert (await _info(alice))["owner"] == "bob"
+    r = await upload(alice.client, "m.step", b"ISO alice", replace="true")
+    assert_problem(r, 423, "FILE_LOCKED")
+    r = await alice.client.delete("/v1/file", params={"workspace": "acme", "filename": "m.step"})
+    assert_problem(r, 423, "FILE_LOCKED")
+    r = await alice.client.post("/v1/revert", json={"path": PATH, "versionId": model["versionId"]})
+    assert_problem(r, 423, "FILE_LOCKED")
+    assert await _version(alice) == 1
+    # the holder writes; the folder's owner may not release someone else's lock
+    r = await upload(bob.client, "m.step", b"ISO bob", username="alice", replace="true")
+    assert r.status_code == 200, r.text
+    r = await alice.client.post("/v1/locks/unlock", json={"path": PATH})
+    assert_problem(r, 403, "NOT_LOCK_OWNER")
+    r = await bob.client.post("/v1/locks/unlock", json={"path": PATH})
+    assert r.status_code == 200, r.text
+    r = await upload(alice.client, "m.step", b"ISO alice", replace="true")
+    assert r.status_code == 200, r.text
+    assert await _version(alice) == 3
+
+
+async def test_a_lock_blocks_managers_too_until_they_force_unlock(alice, bob, mike, model):
+    assert (await _lock(bob)).status_code == 200
+    r = await upload(mike.client, "m.step", b"ISO mike", username="alice", replace="true")
+    assert_problem(r, 423, "FILE_LOCKED")
+    r = await mike.client.post("/v1/locks/force-unlock", json={"path": PATH, "message": "needed"})
+    assert r.status_code == 200, r.text
+    r = await upload(mike.client, "m.step", b"ISO mike", username="alice", replace="true")
+    assert r.status_code == 200, r.text
+
+
+async def test_viewers_cannot_write_a_colleagues_file(alice, vera, model):
+    r = await upload(vera.client, "m.step", b"ISO vera", username="alice", replace="true")
+    assert_problem(r, 403, "INSUFFICIENT_ROLE")
+    r = await vera.client.post("/v1/revert", json={"path": PATH, "versionId": model["versionId"]})
+    assert_problem(r, 403, "INSUFFICIENT_ROLE")
+    assert await _version(alice) == 1
 
 
 # --- unlock -----------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The Cascadia PLM Files API (cascadia-files-api.md) over the vault: ``/api/files/*`` and
 ``/api/items/*``. A Cascadia "item" is a catalog part. Translation only; the rules live in
 :mod:`threadline.vault`. Permissions: documents.read = viewer, documents.update and
-documents.delete = engineer."""
+documents.delete = the vault's writer role (engineer), on any file of the workspace; someone
+else's lock or checkout answers 423, as on the native API (:mod:`threadline.vault.locks`)."""
 
 from __future__ import annotations
 
@@ -79,7 +80,7 @@ async def list_files(ctx: Ctx, limit: int = Query(100, ge=1, le=1000)) -> JSONRe
 @router.delete("/files/{file_id}")
 async def delete_file(file_id: uuid.UUID, ctx: Ctx) -> JSONResponse:
     """Soft-delete a file (documents.delete)."""
-    access, file = await _file(ctx, file_id, Role.engineer)
+    access, file = await _file(ctx, file_id, locks.WRITER_ROLE)
     await service.trash(ctx.session, actor=ctx.user, access=access, file=file)
     return data({"success": True, "message": "File deleted successfully"})
 
@@ -139,7 +140,7 @@ async def versions(file_id: uuid.UUID, ctx: Ctx) -> JSONResponse:
 
 
 async def _checkout_file(ctx: RequestContext, file_id: uuid.UUID) -> tuple[VaultFile, FileLock]:
-    access, file = await _file(ctx, file_id, Role.engineer)
+    access, file = await _file(ctx, file_id, locks.WRITER_ROLE)
     lock = await locks.acquire(
         ctx.session,
         actor=ctx.user,
@@ -170,7 +171,7 @@ async def _own_checkout(ctx: RequestContext, file: VaultFile) -> FileLock:
 @router.post("/files/{file_id}/checkin")
 async def checkin_file(file_id: uuid.UUID, request: Request, ctx: Ctx) -> JSONResponse:
     """Check a file in; a multipart body with ``file`` (+ ``description``) adds a new version."""
-    access, vault_file = await _file(ctx, file_id, Role.engineer)
+    access, vault_file = await _file(ctx, file_id, locks.WRITER_ROLE)
     lock = await _own_checkout(ctx, vault_file)
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         await ctx.session.delete(lock)
@@ -178,7 +179,7 @@ async def checkin_file(file_id: uuid.UUID, request: Request, ctx: Ctx) -> JSONRe
         return data({"success": True, "message": "File checked in successfully"})
     await ctx.session.commit()  # no SQLite write lock while the bytes stream
     form = await uploads.receive(request, ctx.runtime, max_files=1)
-    access, vault_file = await _file(ctx, file_id, Role.engineer)
+    access, vault_file = await _file(ctx, file_id, locks.WRITER_ROLE)
     lock = await _own_checkout(ctx, vault_file)
     if not form.files:
         await ctx.session.delete(lock)
@@ -235,12 +236,18 @@ async def file_lock_status(file_id: uuid.UUID, ctx: Ctx) -> JSONResponse:
     )
 
 
+# Limited to 100 ids per batch (cascadia-files-api: Batch File Checkout). Not a pydantic
+# ``max_length``: the reference's batch 400 lists every id under ``errors``, so the limit is
+# checked by :func:`_batch`; the spec still says ``maxItems``.
+Ids = Annotated[list[uuid.UUID], Field(min_length=1, json_schema_extra={"maxItems": MAX_BATCH})]
+
+
 class FileIds(ApiModel):
-    file_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=MAX_BATCH)]
+    file_ids: Ids
 
 
 class ItemIds(ApiModel):
-    item_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=MAX_BATCH)]
+    item_ids: Ids
     branch_id: uuid.UUID
 
 
@@ -248,19 +255,38 @@ async def _batch(
     ctx: RequestContext,
     ids: Sequence[uuid.UUID],
     work: Callable[[uuid.UUID], Awaitable[dict[str, Any]]],
+    *,
+    kind: str,
     done_key: str,
     failure: str,
     all_ok: int,
 ) -> JSONResponse:
-    """Run ``work`` per id, each in its own savepoint; 2xx all / 207 some / 400 none."""
+    """Run ``work`` per id, each in its own savepoint; 2xx all / 207 some / 400 none.
+    ``kind`` is ``file`` or ``item``: errors name ``fileId`` or ``itemId``."""
+    id_key = f"{kind}Id"
+    if len(ids) > MAX_BATCH:
+        # 400 problem+json that also carries the reference's batch body (``data.errors`` naming
+        # every id), so a client reading either shape understands it.
+        limit = f"Limited to {MAX_BATCH} {kind}s per batch"
+        raise Invalid(
+            f"{limit}; this request has {len(ids)}. Split it into batches of {MAX_BATCH}.",
+            code="BATCH_TOO_LARGE",
+            data={
+                done_key: [],
+                "errors": [
+                    {id_key: str(i), "error": failure, "details": limit, "code": "BATCH_TOO_LARGE"}
+                    for i in ids
+                ],
+            },
+        )
     done, errors = [], []
-    for item_id in ids:
+    for one_id in ids:
         try:
             async with ctx.session.begin_nested():
-                done.append(await work(item_id))
+                done.append(await work(one_id))
         except ThreadlineError as exc:
             errors.append(
-                {"id": str(item_id), "error": failure, "details": exc.detail, "code": exc.code}
+                {id_key: str(one_id), "error": failure, "details": exc.detail, "code": exc.code}
             )
     status = all_ok if not errors else (207 if done else 400)
     return data({done_key: done, "errors": errors}, status)
@@ -268,7 +294,7 @@ async def _batch(
 
 @router.post("/files/batch-checkout")
 async def batch_checkout(body: FileIds, ctx: Ctx) -> JSONResponse:
-    """Check out up to 100 files: 201 all, 207 some, 400 none."""
+    """Check out up to 100 files: 201 all, 207 some, 400 none (or more than 100)."""
 
     async def one(file_id: uuid.UUID) -> dict[str, Any]:
         file, lock = await _checkout_file(ctx, file_id)
@@ -278,32 +304,37 @@ async def batch_checkout(body: FileIds, ctx: Ctx) -> JSONResponse:
             "checkedOutAt": iso(lock.created_at),
         }
 
-    response = await _batch(ctx, body.file_ids, one, "checkedOut", "Failed to checkout file", 201)
-    return _rename_ids(response, "fileId")
+    return await _batch(
+        ctx,
+        body.file_ids,
+        one,
+        kind="file",
+        done_key="checkedOut",
+        failure="Failed to checkout file",
+        all_ok=201,
+    )
 
 
 @router.post("/files/batch-checkin")
 async def batch_checkin(body: FileIds, ctx: Ctx) -> JSONResponse:
-    """Check in (unlock) up to 100 files: 200 all, 207 some, 400 none."""
+    """Check in (unlock) up to 100 files: 200 all, 207 some, 400 none (or more than 100)."""
 
     async def one(file_id: uuid.UUID) -> dict[str, Any]:
-        access, file = await _file(ctx, file_id, Role.engineer)
+        access, file = await _file(ctx, file_id, locks.WRITER_ROLE)
         lock = await _own_checkout(ctx, file)
         await ctx.session.delete(lock)
         locks._audit(ctx.session, ctx.user, access, file, "checkin")
         return {"fileId": str(file.id), "fileName": file.name}
 
-    response = await _batch(ctx, body.file_ids, one, "checkedIn", "Failed to checkin file", 200)
-    return _rename_ids(response, "fileId")
-
-
-def _rename_ids(response: JSONResponse, key: str) -> JSONResponse:
-    import orjson
-
-    payload = orjson.loads(response.body)
-    for error in payload["data"]["errors"]:
-        error[key] = error.pop("id")
-    return JSONResponse(payload, status_code=response.status_code)
+    return await _batch(
+        ctx,
+        body.file_ids,
+        one,
+        kind="file",
+        done_key="checkedIn",
+        failure="Failed to checkin file",
+        all_ok=200,
+    )
 
 
 # --- items ------------------------------------------------------------------------------------
@@ -351,7 +382,7 @@ async def item_files(
 async def upload_to_item(item_id: uuid.UUID, request: Request, ctx: Ctx) -> JSONResponse:
     """Upload files to an item: any file fields, ``<key>_description`` for each, ``branchId``."""
     access, part = await items.item_access(
-        ctx.session, user=ctx.user, item_id=item_id, minimum=Role.engineer
+        ctx.session, user=ctx.user, item_id=item_id, minimum=locks.WRITER_ROLE
     )
     await ctx.session.commit()  # no SQLite write lock while the bytes stream
     form = await uploads.receive(request, ctx.runtime, max_files=MAX_BATCH)
@@ -417,7 +448,7 @@ async def lock_item(
 ) -> JSONResponse:
     """Lock the item across all branches (``force`` overrides, for administrators)."""
     access, part = await items.item_access(
-        ctx.session, user=ctx.user, item_id=item_id, minimum=Role.engineer
+        ctx.session, user=ctx.user, item_id=item_id, minimum=locks.WRITER_ROLE
     )
     await items.lock_item(
         ctx.session, actor=ctx.user, access=access, part=part, force=bool(body and body.force)
@@ -431,7 +462,7 @@ async def unlock_item(
 ) -> JSONResponse:
     """Release the item lock (``force`` for administrators)."""
     access, part = await items.item_access(
-        ctx.session, user=ctx.user, item_id=item_id, minimum=Role.engineer
+        ctx.session, user=ctx.user, item_id=item_id, minimum=locks.WRITER_ROLE
     )
     await items.unlock_item(
         ctx.session, actor=ctx.user, access=access, part=part, force=bool(body and body.force)
@@ -452,7 +483,7 @@ async def _checkout_item(
     ctx: RequestContext, item_id: uuid.UUID, branch_id: uuid.UUID | None
 ) -> dict[str, Any]:
     access, part = await items.item_access(
-        ctx.session, user=ctx.user, item_id=item_id, minimum=Role.engineer
+        ctx.session, user=ctx.user, item_id=item_id, minimum=locks.WRITER_ROLE
     )
     on = await items.branch(ctx.session, access, branch_id)
     row = await items.checkout(ctx.session, actor=ctx.user, access=access, part=part, on=on)
@@ -485,7 +516,7 @@ async def _end(
     ctx: RequestContext, item_id: uuid.UUID, branch_id: uuid.UUID | None, action: str
 ) -> dict[str, Any]:
     access, part = await items.item_access(
-        ctx.session, user=ctx.user, item_id=item_id, minimum=Role.engineer
+        ctx.session, user=ctx.user, item_id=item_id, minimum=locks.WRITER_ROLE
     )
     on = await items.branch(ctx.session, access, branch_id)
     await items.end_checkout(
@@ -516,24 +547,35 @@ async def checkin_item(item_id: uuid.UUID, body: BranchBody, ctx: Ctx) -> JSONRe
 
 @router.post("/items/batch-checkout")
 async def batch_checkout_items(body: ItemIds, ctx: Ctx) -> JSONResponse:
-    """Check out up to 100 items on one branch: 201 all, 207 some, 400 none."""
+    """Check out up to 100 items on one branch: 201 all, 207 some, 400 none (or more than 100)."""
 
     async def one(item_id: uuid.UUID) -> dict[str, Any]:
         return await _checkout_item(ctx, item_id, body.branch_id)
 
-    return _rename_ids(
-        await _batch(ctx, body.item_ids, one, "checkedOut", "Failed to checkout item", 201),
-        "itemId",
+    return await _batch(
+        ctx,
+        body.item_ids,
+        one,
+        kind="item",
+        done_key="checkedOut",
+        failure="Failed to checkout item",
+        all_ok=201,
     )
 
 
 @router.post("/items/batch-checkin")
 async def batch_checkin_items(body: ItemIds, ctx: Ctx) -> JSONResponse:
-    """Check in up to 100 items on one branch: 200 all, 207 some, 400 none."""
+    """Check in up to 100 items on one branch: 200 all, 207 some, 400 none (or more than 100)."""
 
     async def one(item_id: uuid.UUID) -> dict[str, Any]:
         return await _end(ctx, item_id, body.branch_id, "checkin")
 
-    return _rename_ids(
-        await _batch(ctx, body.item_ids, one, "checkedIn", "Failed to checkin item", 200), "itemId"
+    return await _batch(
+        ctx,
+        body.item_ids,
+        one,
+        kind="item",
+        done_key="checkedIn",
+        failure="Failed to checkin item",
+        all_ok=200,
     )

@@ -1,9 +1,13 @@
 """Who may change a file, and the lock hierarchy (cascadia-files-api: Lock Hierarchy).
 
-Item lock (highest: blocks everything on the part and its files) > checkout of the part on a
-branch (blocks others on that branch) > file lock (ProductFlo TTL lock or Cascadia file
-checkout: blocks changes to that file). One guard, :func:`ensure_can_modify`, is called by every
-mutating vault operation.
+Files belong to the team: any member with :data:`WRITER_ROLE` (engineer) or above may change any
+file of the workspace, whoever's folder it sits in; viewers may not (403). What stops a writer is
+someone else's lock: item lock (highest: blocks everything on the part and its files) > checkout
+of the part on a branch (blocks others on that branch) > file lock (ProductFlo TTL lock or
+Cascadia file checkout: blocks changes to that file), each 423 (productflo-sync-api: Locks, "Many
+mutating operations respect locks and return 423 when locked by another user"). A lock covers
+its file for everyone but its holder, the folder's owner included; managers can force-unlock.
+One guard, :func:`ensure_can_modify`, is called by every mutating vault operation of every face.
 """
 
 from __future__ import annotations
@@ -17,11 +21,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.audit import service as audit
-from threadline.auth.models import User
+from threadline.auth.models import Role, User
 from threadline.auth.service import Access
 from threadline.db import iso, utcnow
 from threadline.errors import Conflict, Forbidden, Invalid, Locked
 from threadline.vault.models import Branch, FileLock, ItemCheckout, ItemLock, LockKind, VaultFile
+
+# The least role that may change files (any member's); the native and Cascadia faces both ask it.
+WRITER_ROLE = Role.engineer
 
 DEFAULT_TTL_MS = 10 * 60 * 1000
 MIN_TTL_MS = 60 * 1000
@@ -68,8 +75,12 @@ async def ensure_can_modify(session: AsyncSession, *, actor: User, file: VaultFi
             )
     lock = await file_lock(session, file)
     if lock and lock.owner_id != actor.id:
+        holder = await session.get(User, lock.owner_id)
+        # cascadia-files-api: Lock Error Codes gives the message; ``lockedBy`` names the holder.
         raise Locked(
-            f"File is locked by {await _name(session, lock.owner_id)}.", code="FILE_LOCKED"
+            f"File is locked by {holder.name if holder else 'another user'}.",
+            code="FILE_LOCKED",
+            lockedBy=holder.username if holder else None,
         )
 
 

@@ -52,15 +52,13 @@ async def folder(
     username: str | None,
     write: bool,
 ) -> Folder:
-    """Resolve ``workspace``/``username``: reading needs viewer; writing your own folder
-    engineer, someone else's manager. A username that is not a member answers 404."""
-    access = await require_role(session, user=user, workspace=workspace, minimum=Role.viewer)
+    """Resolve ``workspace``/``username``: reading needs viewer, writing engineer, in any
+    member's folder (files are the team's; locks, not folders, stop a writer: see
+    :mod:`threadline.vault.locks`). A username that is not a member answers 404."""
+    access = await require_role(
+        session, user=user, workspace=workspace, minimum=locks.WRITER_ROLE if write else Role.viewer
+    )
     name = (username or user.username).lower()
-    if write:
-        needed = Role.engineer if name == user.username else Role.manager
-        access = await require_role(
-            session, user=user, workspace=access.workspace.id, minimum=needed
-        )
     if name == user.username:
         return Folder(access=access, owner=user)
     owner = await session.scalar(
@@ -442,7 +440,7 @@ async def revert(
             f"Version {version_id} is not a version of {f.path(name)}.", code="VERSION_NOT_FOUND"
         )
     access = await require_role(
-        session, user=actor, workspace=f.access.workspace.id, minimum=Role.engineer
+        session, user=actor, workspace=f.access.workspace.id, minimum=locks.WRITER_ROLE
     )
     blob = StoredBlob(version.sha256, version.size, version.content_type, version.original_name)
     note = message or f"Revert to version {version.number}"
