@@ -8,6 +8,7 @@ services in one committed transaction, as the CLI itself does.
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -19,10 +20,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from typer.testing import CliRunner
 
+from threadline import bootstrap
 from threadline.auth import service as auth
 from threadline.auth.models import Membership, Role, Workspace
+from threadline.boms import importer as bom_importer
 from threadline.boms import service as bom_service
-from threadline.boms.models import BomType
+from threadline.boms.models import Bom, BomType
 from threadline.boms.schemas import BomCreate
 from threadline.catalog import service as catalog
 from threadline.catalog.models import Domain
@@ -30,6 +33,7 @@ from threadline.catalog.schemas import PartCreate
 from threadline.cli import app
 from threadline.config import get_settings
 from threadline.db import create_engine, create_sessionmaker
+from threadline.imports import ImportReport
 
 SUPRA = Path("/work/shared/data/real-boms/bitaxe/bitaxeSupra BOM.csv")
 WORKSPACE = "lab"
@@ -213,6 +217,47 @@ def test_demo_twice_does_not_import_the_bom_again(runner, home):
     assert "already exists" in again
     assert _query(home, "SELECT count(*), sum(qty) FROM bom_items") == [(39, 85)]
     assert _query(home, "SELECT count(*) FROM parts WHERE part_number = 'BITAXE-ULTRA'") == [(1,)]
+
+
+def test_demo_bom_imports_cleanly_and_keeps_the_oscillator_mpn(runner, home):
+    _ok(runner, "migrate")
+    _ok(runner, "demo")
+
+    async def work(session: AsyncSession) -> ImportReport:
+        owner = await bootstrap.first_admin(session)
+        assert owner is not None
+        access = await auth.require_role(session, user=owner, workspace="demo", minimum="owner")
+        bom = await session.scalar(select(Bom).where(Bom.workspace_id == access.workspace.id))
+        assert bom is not None
+        data = (bootstrap.DEMO_DATA / "bitaxe-ultra-bom.csv").read_bytes()
+        return await bom_importer.import_bom(
+            session, access=access, bom=bom, data=data, dry_run=True, replace=True
+        )
+
+    report = _in_session(work)
+    assert (report.rows, report.valid, report.errors, report.warnings) == (39, 39, [], [])
+    u7 = _query(
+        home,
+        "SELECT p.part_number, p.manufacturer_part_number, p.attributes FROM bom_items i "
+        "JOIN parts p ON p.id = i.child_part_id WHERE i.refdes = 'U7'",
+    )
+    assert [row[:2] for row in u7] == [("SX3M25.000E20F30THN", "SX3M25.000E20F30THN")]
+    assert json.loads(u7[0][2]) == {
+        "value": "25MHz",
+        "footprint": "bitaxe:O 25,0-JO32-B-1V3-1-T1-LF",
+    }
+    assert _query(home, "SELECT count(*) FROM parts WHERE part_number = '25MHz O 25'") == [(0,)]
+    c6 = _query(
+        home,
+        "SELECT p.part_number, p.manufacturer_part_number, p.attributes FROM bom_items i "
+        "JOIN parts p ON p.id = i.child_part_id WHERE i.refdes = 'C6'",
+    )
+    assert [row[:2] for row in c6] == [("GRM155R71E472KA01D", "GRM155R71E472KA01D")]
+    assert json.loads(c6[0][2]) == {
+        "value": "4700pF",
+        "footprint": "Capacitor_SMD:C_0402_1005Metric",
+        "digikey": "490-1309-1-ND",
+    }
 
 
 # --- import parts ---------------------------------------------------------------------------
