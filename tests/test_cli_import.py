@@ -316,6 +316,26 @@ def test_import_parts_creates_then_updates(runner, home, tmp_path):
     assert len(_parts(home)) == 3
 
 
+def test_import_parts_cost_sheet_updates_only_cost(runner, home, tmp_path):
+    _setup_workspace(runner)
+    _ok(runner, "import", "parts", str(_write(tmp_path, "p.csv", PARTS_CSV)), "-w", WORKSPACE)
+    cost = _write(tmp_path, "cost.csv", "part_number,unit_cost\nR-10K,0.003\nC-100N,0.004\n")
+
+    dry = _ok(runner, "import", "parts", str(cost), "-w", WORKSPACE, "--dry-run")
+    assert "0 created, 1 updated, 1 unchanged" in dry
+    result = _ok(runner, "import", "parts", str(cost), "-w", WORKSPACE)
+
+    assert "0 created, 1 updated, 1 unchanged" in result
+    assert _query(
+        home,
+        "SELECT name, manufacturer_name, unit_cost, currency, version FROM parts "
+        "WHERE part_number IN ('R-10K', 'C-100N') ORDER BY part_number",
+    ) == [
+        ("Capacitor 100n 0402", "Murata", 0.004, "USD", 1),
+        ("Resistor 10k 0402", "Yageo", 0.003, "USD", 2),
+    ]
+
+
 def test_import_parts_with_a_bad_row_exits_1_and_writes_nothing(runner, home, tmp_path):
     _setup_workspace(runner)
     bad = PARTS_CSV + "X-1,Widget,plasma,each,,,,,\n"  # line 5: no such domain

@@ -313,7 +313,8 @@ def _print_report(report: ImportReport) -> None:
     mode = "checked (dry run)" if report.dry_run else "imported"
     console.print(
         f"{report.rows} rows {mode}: {report.valid} valid, {len(report.errors)} errors, "
-        f"{report.created} created, {report.updated} updated, {report.parts_created} new parts"
+        f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{report.parts_created} new parts"
     )
 
 

@@ -369,3 +369,234 @@ async def test_import_respects_status_and_role(alice, make_actor, empty_bom):
         response = await import_file(alice.client, bom_id, "b.csv", content, dry_run=dry_run)
         assert_problem(response, 409, "BOM_FROZEN")
     assert (await get_tree(alice.client, bom_id))["lineCount"] == 1
+
+
+# --- what the importer keeps ------------------------------------------------------------------
+
+
+async def _part_of(client, node) -> dict:
+    response = await client.get(f"/v1/parts/{node['childPartId']}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_kicad_jlc_row_keeps_manufacturer_mpn_and_attributes(alice, empty_bom):
+    c = alice.client
+    content = (
+        b"Reference,Value,Footprint,Datasheet,Manufacturer,MPN,LCSC Part #,Digi-Key_PN,Mouser\n"
+        b"R1 R2,10k,Resistor_SMD:R_0402_1005Metric,~,Yageo,RC0402FR-0710KL,C25744,"
+        b"311-10.0KLRCT-ND,603-RC0402FR-0710KL\n"
+        b"U1,STM32F103C8T6,Package_QFP:LQFP-48_7x7mm_P0.5mm,https://st.com/ds.pdf,ST,"
+        b"STM32F103C8T6,C8734,,\n"
+    )
+    response = await import_file(c, empty_bom["id"], "jlc.csv", content)
+    assert response.status_code == 200, response.text
+    assert response.json()["warnings"] == []
+    lines = {n["refdes"]: n for n in (await get_tree(c, empty_bom["id"]))["items"]}
+    resistor = await _part_of(c, lines["R1, R2"])
+    assert (resistor["partNumber"], resistor["manufacturerName"]) == ("RC0402FR-0710KL", "Yageo")
+    assert resistor["manufacturerPartNumber"] == "RC0402FR-0710KL"
+    assert resistor["attributes"] == {
+        "value": "10k",
+        "footprint": "Resistor_SMD:R_0402_1005Metric",  # "~" is KiCad's "no datasheet"
+        "lcsc": "C25744",
+        "digikey": "311-10.0KLRCT-ND",
+        "mouser": "603-RC0402FR-0710KL",
+    }
+    mcu = await _part_of(c, lines["U1"])
+    assert mcu["attributes"]["datasheet"] == "https://st.com/ds.pdf"
+    assert (mcu["manufacturerName"], mcu["manufacturerPartNumber"]) == ("ST", "STM32F103C8T6")
+
+
+async def test_part_number_next_to_a_manufacturer_is_the_mpn(alice, empty_bom):
+    c = alice.client
+    content = real_file("hackrf/hackrf-one-bom_2016_grouped.csv").read_bytes()
+    assert (await import_file(c, empty_bom["id"], "g.csv", content)).status_code == 200
+    lines = {n["partNumber"]: n for n in (await get_tree(c, empty_bom["id"]))["items"]}
+    cap = await _part_of(c, lines["GRM1555C1H330JA01D"])
+    assert (cap["manufacturerName"], cap["manufacturerPartNumber"]) == (
+        "Murata",
+        "GRM1555C1H330JA01D",
+    )
+    assert cap["attributes"] == {"value": "33pF"}
+    assert cap["name"] == "CAP CER 33PF 50V 5% NP0 0402"
+
+
+async def test_an_internal_part_number_column_stays_the_part_number(alice, empty_bom):
+    c = alice.client
+    content = b"child_part_number,Part Number,Manufacturer,qty\nINT-7,GRM1,Murata,2\n"
+    assert (await import_file(c, empty_bom["id"], "b.csv", content)).status_code == 200
+    [node] = (await get_tree(c, empty_bom["id"]))["items"]
+    part = await _part_of(c, node)
+    assert (part["partNumber"], part["manufacturerPartNumber"]) == ("INT-7", "GRM1")
+
+
+async def test_a_row_with_only_an_mpn_uses_the_catalog_part_carrying_it(alice, empty_bom):
+    c = alice.client
+    known = await make_part(c, "R-10K", manufacturerPartNumber="RC0402FR-0710KL")
+    content = b"Ref,Value,MPN\nR1 R2,10k,RC0402FR-0710KL\n"
+    response = await import_file(c, empty_bom["id"], "b.csv", content)
+    assert response.status_code == 200, response.text
+    assert response.json()["partsCreated"] == 0
+    [node] = (await get_tree(c, empty_bom["id"]))["items"]
+    assert (node["childPartId"], node["partNumber"], node["qty"]) == (known["id"], "R-10K", 2)
+
+
+# --- DNP lines ----------------------------------------------------------------------------------
+
+
+async def test_dnp_and_fitted_placements_of_one_part_are_separate_lines(alice, empty_bom):
+    c = alice.client
+    content = (
+        b"ref;value;Field1;Field2;Field3;Field4\n"
+        b"C1;100nF;Murata;GRM155;CAP;\n"
+        b"C2;100nF;Murata;GRM155;CAP;DNP\n"
+        b"C3;100nF;Murata;GRM155;CAP;\n"
+        b"C4;100nF;Murata;GRM155;CAP;DNF\n"
+    )
+    response = await import_file(c, empty_bom["id"], "b.csv", content)
+    assert response.status_code == 200, response.text
+    tree = await get_tree(c, empty_bom["id"])
+    assert [(n["partNumber"], n["refdes"], n["qty"], n["dnp"]) for n in tree["items"]] == [
+        ("GRM155", "C1, C3", 2, False),
+        ("GRM155", "C2, C4", 2, True),
+    ]
+    [merged] = [w for w in response.json()["warnings"] if "merged" in w["message"]]
+    assert merged["row"] == 4
+    assert "row 2 + 4; row 3 + 5" in merged["message"]
+
+
+@pytest.mark.parametrize("mark", ["DNP", "true", "TRUE", "yes", "x", "1", "DNF"])
+async def test_a_dnp_column_reads_back(alice, empty_bom, mark):
+    content = f"pn,qty,refdes,dnp\nA-1,1,R1,{mark}\nA-1,1,R2,false\nB-1,1,R3,\n".encode()
+    response = await import_file(alice.client, empty_bom["id"], "b.csv", content)
+    assert response.status_code == 200, response.text
+    tree = await get_tree(alice.client, empty_bom["id"])
+    assert [(n["partNumber"], n["refdes"], n["dnp"]) for n in tree["items"]] == [
+        ("A-1", "R1", True),
+        ("A-1", "R2", False),
+        ("B-1", "R3", False),
+    ]
+
+
+async def test_an_unreadable_dnp_cell_is_an_error(alice, empty_bom):
+    content = b"pn,qty,dnp\nA-1,1,maybe\n"
+    report = (
+        await import_file(alice.client, empty_bom["id"], "b.csv", content, dry_run=True)
+    ).json()
+    assert [(e["row"], e["column"]) for e in report["errors"]] == [(2, "dnp")]
+
+
+async def test_export_then_import_keeps_dnp_and_attributes(alice, empty_bom, make_actor):
+    """A KiCad file imported, exported, and imported into another workspace (where every part
+    is created from the export's columns) gives the same lines, flags and parts."""
+    content = (
+        b"Reference,Value,Footprint,Manufacturer,MPN,LCSC,DNP\n"
+        b"C1 C2,100nF,Capacitor_SMD:C_0402_1005Metric,Murata,GRM155,C1525,\n"
+        b"C3,100nF,Capacitor_SMD:C_0402_1005Metric,Murata,GRM155,C1525,DNP\n"
+    )
+    assert (await import_file(alice.client, empty_bom["id"], "k.csv", content)).status_code == 200
+    exported = await alice.client.get(f"/v1/boms/{empty_bom['id']}/export.csv")
+    assert exported.status_code == 200, exported.text
+
+    bob = await make_actor("bob", workspace="elsewhere", role="engineer")
+    top = await make_part(bob.client, "TOP-1", workspace="elsewhere")
+    copy = await make_bom(bob.client, top["id"], workspace="elsewhere")
+    response = await import_file(bob.client, copy["id"], "TOP-1.csv", exported.content)
+    assert response.status_code == 200, response.text
+    assert response.json()["partsCreated"] == 1
+
+    def lines(tree):
+        return [(n["partNumber"], n["refdes"], n["qty"], n["dnp"]) for n in tree["items"]]
+
+    before = await get_tree(alice.client, empty_bom["id"])
+    after = await get_tree(bob.client, copy["id"])
+    assert (
+        lines(after)
+        == lines(before)
+        == [
+            ("GRM155", "C1, C2", 2, False),
+            ("GRM155", "C3", 1, True),
+        ]
+    )
+    original = await _part_of(alice.client, before["items"][0])
+    created = await _part_of(bob.client, after["items"][0])
+    kept = ["partNumber", "manufacturerName", "manufacturerPartNumber", "attributes"]
+    assert {k: created[k] for k in kept} == {k: original[k] for k in kept}
+    assert created["attributes"] == {
+        "value": "100nF",
+        "footprint": "Capacitor_SMD:C_0402_1005Metric",
+        "lcsc": "C1525",
+    }
+
+
+# --- the report accounts for every row --------------------------------------------------------
+
+
+async def test_blank_rows_and_unknown_columns_are_reported(alice, empty_bom):
+    content = b"pn,qty,colour\nA-1,1,red\n\n,\nB-1,2,\n"
+    report = (
+        await import_file(alice.client, empty_bom["id"], "b.csv", content, dry_run=True)
+    ).json()
+    assert report["errors"] == []
+    warnings = {(w["row"], w["column"]): w["message"] for w in report["warnings"]}
+    assert warnings[(3, None)] == "2 blank row(s) skipped: rows 3-4"
+    assert "'colour'" in warnings[(2, "colour")] and "(rows 2)" in warnings[(2, "colour")]
+
+
+async def test_a_row_split_by_an_unquoted_comma_is_refused_with_row_and_columns(alice, empty_bom):
+    c = alice.client
+    rows = "".join(f"R{n},10k,thick film,1\n" for n in range(1, 4))
+    content = f"Ref,Value,Description,Qty\n{rows}R9,10k,thick, film,1\n".encode()
+    report = (await import_file(c, empty_bom["id"], "b.csv", content, dry_run=True)).json()
+    assert [(e["row"], e["column"]) for e in report["errors"]] == [(5, "Value or Description")]
+    assert_problem(await import_file(c, empty_bom["id"], "b.csv", content), 400, "IMPORT_INVALID")
+    assert (await get_tree(c, empty_bom["id"]))["lineCount"] == 0
+
+
+# --- broken files -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "code"),
+    [
+        ("truncated-xlsx", 400, "UNREADABLE_FILE"),
+        ("binary", 415, "UNSUPPORTED_FORMAT"),
+        ("huge-csv-cell", 400, "UNREADABLE_FILE"),
+        ("no-header", 400, "HEADER_NOT_FOUND"),
+    ],
+)
+async def test_broken_files_answer_a_stable_4xx_and_write_nothing(
+    alice, empty_bom, case, status, code
+):
+    xlsx = real_file("bitaxe/bitaxeUltra BOM.xlsx").read_bytes()
+    content = {
+        "truncated-xlsx": xlsx[: len(xlsx) // 2],
+        "binary": bytes(range(256)) * 8,
+        "huge-csv-cell": b'pn,qty,notes\nA-1,1,"' + b"x" * 300_000 + b'"\n',
+        "no-header": b"\x89PNG-ish text without a header\n1,2\n",
+    }[case]
+    for dry_run in (True, False):
+        response = await import_file(alice.client, empty_bom["id"], "f", content, dry_run=dry_run)
+        assert_problem(response, status, code)
+    assert (await get_tree(alice.client, empty_bom["id"]))["lineCount"] == 0
+    listed = await alice.client.get("/v1/parts", params={"workspace": "acme"})
+    assert [p["partNumber"] for p in listed.json()["items"]] == ["TOP-1"]
+
+
+async def test_a_large_xlsx_cell_imports(alice, empty_bom):
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["pn", "qty", "notes", "description"])
+    book.active.append(["BIG-1", 1, "n" * 30_000, "d" * 30_000])
+    out = io.BytesIO()
+    book.save(out)
+    response = await import_file(alice.client, empty_bom["id"], "b.xlsx", out.getvalue())
+    assert response.status_code == 200, response.text
+    [node] = (await get_tree(alice.client, empty_bom["id"]))["items"]
+    assert len(node["notes"]) == 30_000
+    part = await _part_of(alice.client, node)
+    assert (len(part["name"]), len(part["description"])) == (300, 30_000)

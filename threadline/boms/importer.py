@@ -230,12 +230,18 @@ def _quantity(
     return qty
 
 
-def _parse(table_rows: list[Row], pn_is_mpn: bool, problems: Problems) -> list[PendingLine]:
+def _parse(
+    table_rows: list[Row], pn_is_mpn: bool, refused: set[int], problems: Problems
+) -> list[PendingLine]:
+    """The lines the rows make; ``refused`` rows (already errors: their cells are not where
+    the header says) are not read further."""
     lines: dict[tuple[Any, ...], PendingLine] = {}
     stack: list[uuid.UUID] = []  # the line currently open at each level (for the level column)
     unidentified_dnp: list[tuple[int, str]] = []
     for row in table_rows:
         number = row.number
+        if number in refused:
+            continue
         dnp = _dnp(row, problems)
         if dnp is None:
             continue
@@ -411,7 +417,8 @@ async def import_bom(
         )
     problems = Problems()
     problems.read_from(sheet, consumed=_is_mark)
-    lines = _parse(sheet.rows, _part_number_is_mpn(sheet.columns), problems)
+    refused = {note.row for note in sheet.row_notes if note.error}
+    lines = _parse(sheet.rows, _part_number_is_mpn(sheet.columns), refused, problems)
     known, missing = await _resolve_parts(session, access, lines, problems)
     rows = len(sheet.rows)
     failed = {p.row for p in problems.errors}

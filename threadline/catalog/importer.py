@@ -221,7 +221,10 @@ async def import_parts(
     present = set(sheet.columns)
     parsed: list[tuple[int, dict[str, Any]]] = []
     seen: dict[str, int] = {}
+    refused = {note.row for note in sheet.row_notes if note.error}  # cells misplaced
     for row in sheet.rows:
+        if row.number in refused:
+            continue
         values = {k: v for k, v in row.values.items() if k in present}
         fields = _parse_row(values, row.number, problems)
         if fields is None:
