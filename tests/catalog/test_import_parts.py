@@ -489,6 +489,32 @@ async def test_a_file_without_the_required_columns_is_400(engineer, data):
     assert "part_number" in body["detail"]
 
 
+@pytest.mark.parametrize(
+    ("case", "code"),
+    [("truncated-xlsx", "UNREADABLE_FILE"), ("huge-cell", "UNREADABLE_FILE")],
+)
+async def test_broken_files_are_400_and_write_nothing(engineer, case, code):
+    book = xlsx([["part_number", "name"], *[[f"TX-{n}", "Thing"] for n in range(200)]])
+    data = {
+        "truncated-xlsx": book[: len(book) // 2],
+        "huge-cell": b'part_number,name\nHC-1,"' + b"n" * 200_000 + b'"\n',
+    }[case]
+    for dry_run in (True, False):
+        assert_problem(await upload(engineer, data, dry_run=dry_run), 400, code)
+    assert await catalog(engineer) == {}
+
+
+async def test_a_split_row_is_an_error_with_row_and_columns(engineer):
+    rows = "".join(f"SR-{n},Washer,steel\n" for n in range(1, 4))
+    data = f"part_number,name,description\n{rows}SR-9,Washer,steel, zinc\n"
+    report = await imported(engineer, data, dry_run=True)
+    assert [(e["row"], e["column"]) for e in report["errors"]] == [
+        (5, "part_number or name or description")
+    ]
+    assert_problem(await upload(engineer, data), 400, "IMPORT_INVALID")
+    assert await catalog(engineer) == {}
+
+
 async def test_an_empty_file_is_400(engineer):
     assert_problem(await upload(engineer, b""), 400, "EMPTY_FILE")
 
