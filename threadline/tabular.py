@@ -210,14 +210,20 @@ def _read_csv(
             raise unreadable[0]  # no delimiter reads it: say what is wrong with the text
         raise _header_not_found(aliases, required)
     delimiter, match = best
-    raw = _csv_records(text, delimiter, strip=False)
-    (header_row, header), data_rows, blank = _collect(raw, match.position, max_rows)
+    (header_row, names), data_rows, blank = _collect(
+        _csv_records(text, delimiter), match.position, max_rows
+    )
     row_notes: list[RowNote] = []
-    names = [cell.strip() for cell in header]
-    data_rows = rejoin_split_cells(names, data_rows, delimiter, row_notes)
-    stripped = [(number, [cell.strip() for cell in cells]) for number, cells in data_rows]
+    if any(len(cells) > len(names) for _, cells in data_rows):
+        # A split cell is rejoined from the cells as written (spaces around the delimiter
+        # included), so only then is the file read a second time without stripping.
+        _, raw_rows, _ = _collect(
+            _csv_records(text, delimiter, strip=False), match.position, max_rows
+        )
+        raw_rows = rejoin_split_cells(names, raw_rows, delimiter, row_notes)
+        data_rows = [(number, [cell.strip() for cell in cells]) for number, cells in raw_rows]
     table = _tabulate(
-        "csv", None, delimiter, (header_row, names), match.position, stripped, lookup, notes
+        "csv", None, delimiter, (header_row, names), match.position, data_rows, lookup, notes
     )
     table.row_notes.extend(row_notes)
     table.blank_rows.extend(blank)
@@ -344,7 +350,7 @@ def _collect(
     blank: list[int] = []
     pending: list[int] = []
     for number, cells in records:
-        if not any(cell.strip() for cell in cells):
+        if not "".join(cells).strip():  # raw CSV cells may hold only spaces
             if rows:
                 pending.append(number)
             continue
