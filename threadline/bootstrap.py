@@ -55,7 +55,8 @@ async def seed_demo(session: AsyncSession, *, owner: User) -> Workspace | None:
     """Create the ``demo`` workspace owned by ``owner`` unless it exists; returns it if created.
 
     It holds a real product: the bitaxe Ultra (open hardware), its EBOM imported from the
-    project's own KiCad BOM export exactly as published (see threadline/demo/NOTICE.md).
+    project's own KiCad BOM export (threadline/demo/NOTICE.md names the two cells that differ
+    from the published file, so that it imports without a warning).
     """
     if await session.scalar(select(Workspace.id).where(Workspace.name == DEMO_WORKSPACE)):
         return None
