@@ -147,9 +147,9 @@ async def test_a_rolled_back_transaction_publishes_nothing(live: Live):
 
 @requires_postgres
 async def test_a_later_transaction_waits_for_the_earlier_number_to_commit(live: Live):
-    """T1 takes number n and stays open; T2 of the same workspace, which without the sequence
-    row would take n+1 and commit first (a reader at n+1 would then skip n for ever), waits at
-    its first audit row until T1 commits; both are delivered, in order, once each."""
+    """T1 has taken number n and not committed yet; T2 of the same workspace, which without the
+    sequence row would take n+1 and commit first (a reader at n+1 would then skip n for ever),
+    waits at its commit until T1 has committed; both are delivered, in order, once each."""
     ws = workspace_name()
     alice = await live.member("alice", ws)
     factory = create_sessionmaker(live.engine)
@@ -158,18 +158,18 @@ async def test_a_later_transaction_waits_for_the_earlier_number_to_commit(live: 
         first = factory()
         await first.begin()
         user, workspace = await _actors(first, alice, ws)
+        newest = await audit.newest_seq(first, workspace_id=workspace.id)
         _record(first, user, workspace, "T1")
-        await first.flush()  # T1 holds number 2
+        await first.run_sync(audit.number_rows)  # T1 stops where its commit would claim
+        await first.flush()
+        t1_pid = (await first.execute(text("SELECT pg_backend_pid()"))).scalar_one()
 
         async def second() -> None:
             async with factory() as session, session.begin():
                 user, workspace = await _actors(session, alice, ws)
                 _record(session, user, workspace, "T2")
-                await session.flush()  # waits for T1
-                await session.execute(text("SELECT 1"))
 
         t2 = asyncio.create_task(second())
-        t1_pid = (await first.execute(text("SELECT pg_backend_pid()"))).scalar_one()
 
         async def t2_waits_on_t1() -> bool:
             async with factory() as watcher:
@@ -190,5 +190,42 @@ async def test_a_later_transaction_waits_for_the_earlier_number_to_commit(live: 
         await first.close()
         await asyncio.wait_for(t2, 10)
         events = [await stream.next(logged) for _ in range(2)]
-        assert [(m.id, m.data["data"]["name"]) for m in events] == [("2", "T1"), ("3", "T2")]
+        assert [(m.id, m.data["data"]["name"]) for m in events] == [
+            (str(newest + 1), "T1"), (str(newest + 2), "T2"),
+        ]  # fmt: skip
         await stream.nothing(logged, within=0.3)
+
+
+async def test_numbers_are_claimed_in_commit_order(live: Live):
+    """Recorded first, committed last: the later commit gets the later number."""
+    ws = workspace_name()
+    alice = await live.member("alice", ws)
+    factory = create_sessionmaker(live.engine)
+    early = factory()
+    await early.begin()
+    user, workspace = await _actors(early, alice, ws)
+    newest = await audit.newest_seq(early, workspace_id=workspace.id)
+    _record(early, user, workspace, "recorded first")
+    await early.flush()
+    # On SQLite the second writer would wait for the first's write lock: commit it elsewhere
+    # only where writers run side by side.
+    if live.engine.dialect.name == "postgresql":
+        async with factory() as session, session.begin():
+            user2, workspace2 = await _actors(session, alice, ws)
+            _record(session, user2, workspace2, "committed first")
+    await early.commit()
+    await early.close()
+    async with factory() as session:
+        rows = (
+            await session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.workspace_id == workspace.id, AuditEvent.seq > newest)
+                .order_by(AuditEvent.seq)
+            )
+        ).all()
+    names = [r.after["name"] for r in rows if r.after]
+    if live.engine.dialect.name == "postgresql":
+        assert names == ["committed first", "recorded first"]
+    else:
+        assert names == ["recorded first"]
+    assert [r.seq for r in rows] == list(range(newest + 1, newest + 1 + len(rows)))

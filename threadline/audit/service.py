@@ -1,45 +1,53 @@
 """Write and read the audit log. Writing adds a row to the caller's transaction, never commits.
 
 The log is the outbox of the live event stream (docs/events.md): every workspace row gets the
-workspace's next event number ``seq`` when it is flushed, and each server process's relay
-(``events/broker.py``) reads committed rows "after seq N" and hands them to its streams.
+workspace's next event number ``seq`` as its transaction commits, and each server process's
+relay (``events/broker.py``) reads committed rows "after seq N" and hands them to its streams.
 
 The classic outbox gap: if two transactions took numbers 7 and 8 and the one holding 8
 committed first, a reader that has delivered 8 would never go back for 7. Here numbers are
-claimed from the workspace's :class:`AuditSequence` row with one upsert (``last_seq + n``),
-which row-locks it until the transaction ends: a second audited transaction of the same
-workspace waits at its first audit flush until the first has committed or rolled back, and
+claimed at commit, from the workspace's :class:`AuditSequence` row, with one upsert
+(``last_seq + n``) that row-locks it until the transaction ends: a second audited transaction
+of the same workspace waits at its own commit until the first has committed or rolled back,
 then continues from the committed value. So within a workspace, numbers are handed out in
 commit order, with no holes (a rollback gives its numbers back), and "everything after N" is
-exactly what a reader has not seen yet. SQLite serialises writers anyway; the same statement
-does the work there. The price: audited transactions of one workspace commit one after the
-other from their first audit row on; services write their audit rows last, after the work.
+exactly what a reader has not seen yet. The claim is the transaction's last statement, so the
+lock is held only while committing and cannot take part in a deadlock. SQLite serialises
+writers anyway; the same statements do the work there.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, inspect, or_, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm import Session
 
 from threadline.audit.models import AuditEvent, AuditSequence
 from threadline.auth.models import User, Workspace
 from threadline.db import new_id, table, utcnow
 from threadline.pagination import PageParams, paginate
 
-# session.info keys: rows waiting for their number; "this transaction numbered rows".
+log = logging.getLogger(__name__)
+
+# A logged row as the relay and replay need it: the row and its actor's username.
+LoggedRow = tuple[AuditEvent, str | None]
+
+# session.info keys: rows (with their actor's username) waiting for their number; rows numbered
+# by the transaction being committed.
 _UNNUMBERED = "audit_unnumbered"
 _NUMBERED = "audit_numbered"
 
 # Called (synchronously, in the event loop) after each commit of a transaction that wrote
-# workspace audit rows: the process's relays register here to wake up at once.
-_committed_listeners: list[Callable[[], None]] = []
+# workspace audit rows, with those rows in number order: the process's relays register here,
+# so that they deliver them at once.
+_committed_listeners: list[Callable[[list[LoggedRow]], None]] = []
 
 
 def record(
@@ -73,7 +81,7 @@ def record(
     )
     session.add(event)
     if workspace is not None:
-        session.info.setdefault(_UNNUMBERED, []).append(event)
+        session.info.setdefault(_UNNUMBERED, []).append((event, actor.username if actor else None))
     return event
 
 
@@ -103,29 +111,36 @@ def _claim(session: Session, workspace_id: uuid.UUID, count: int) -> int:
     return last
 
 
-@sa_event.listens_for(Session, "before_flush")
-def _number_rows(session: Session, _flush: UOWTransaction, _instances: object) -> None:
-    """Give each new workspace audit row its number, in the order the rows were recorded."""
-    waiting: list[AuditEvent] = session.info.pop(_UNNUMBERED, [])
-    by_workspace: dict[uuid.UUID, list[AuditEvent]] = {}
-    for row in waiting:
-        if row in session.new and row.workspace_id is not None:
-            by_workspace.setdefault(row.workspace_id, []).append(row)
+@sa_event.listens_for(Session, "before_commit")
+def number_rows(session: Session) -> None:
+    """Give the transaction's workspace audit rows their numbers, in the order recorded; the
+    commit's own flush then writes them. Runs as each transaction commits."""
+    if session.in_nested_transaction() or not session.info.get(_UNNUMBERED):
+        return
+    session.flush()  # what a rolled-back savepoint recorded is gone by now
+    by_workspace: dict[uuid.UUID, list[LoggedRow]] = {}
+    for row, actor in session.info.pop(_UNNUMBERED):
+        if inspect(row).persistent and row.workspace_id is not None and row.seq is None:
+            by_workspace.setdefault(row.workspace_id, []).append((row, actor))
     # One fixed order, so two transactions claiming for the same workspaces never deadlock.
     for workspace_id in sorted(by_workspace):
         rows = by_workspace[workspace_id]
         last = _claim(session, workspace_id, len(rows))
-        for offset, row in enumerate(rows):
+        for offset, (row, _actor) in enumerate(rows):
             row.seq = last - len(rows) + 1 + offset
     if by_workspace:
-        session.info[_NUMBERED] = True
+        session.info[_NUMBERED] = [logged for rows in by_workspace.values() for logged in rows]
 
 
 @sa_event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
-    if session.info.pop(_NUMBERED, False):
+    numbered = session.info.pop(_NUMBERED, None)
+    if numbered:
         for listener in list(_committed_listeners):
-            listener()
+            try:
+                listener(numbered)
+            except Exception:  # a wake-up lost is a poll interval of delay, never a failed commit
+                log.exception("audit commit listener failed")
 
 
 @sa_event.listens_for(Session, "after_rollback")
@@ -134,17 +149,14 @@ def _rolled_back(session: Session) -> None:
     session.info.pop(_NUMBERED, None)
 
 
-def on_commit(listener: Callable[[], None]) -> Callable[[], None]:
-    """Call ``listener`` after every commit of audited workspace changes in this process;
+def on_commit(listener: Callable[[list[LoggedRow]], None]) -> Callable[[], None]:
+    """Call ``listener(rows)`` after every commit of audited workspace changes in this process;
     returns the function that stops it."""
     _committed_listeners.append(listener)
     return lambda: _committed_listeners.remove(listener)
 
 
 # --- reading ------------------------------------------------------------------------------------
-
-# A logged row as the relay and replay need it: the row and its actor's username.
-LoggedRow = tuple[AuditEvent, str | None]
 
 
 async def newest_seq(session: AsyncSession, *, workspace_id: uuid.UUID) -> int:

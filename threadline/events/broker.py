@@ -6,8 +6,9 @@ them to those streams in order; a client's ``Last-Event-ID`` replay reads the lo
 change made by any process — this one, another server, the CLI — reaches every stream the same
 way, with the same id.
 
-The relay wakes at once after a commit in this process, and otherwise polls every ``POLL_S``
-(writes of other processes). With ``THREADLINE_REDIS_URL``, one pub/sub channel carries two
+A commit in this process is delivered at once from the rows it numbered, when they follow what
+the relay delivered; otherwise the relay reads the log at once, and it polls every ``POLL_S``
+for the writes of other processes. With ``THREADLINE_REDIS_URL``, one pub/sub channel carries two
 small messages between processes: "wake" after a commit (so other servers need not wait for
 their poll) and presence events, which are not in the log.
 """
@@ -222,8 +223,25 @@ class Broker:
         """Read the log now rather than at the next poll."""
         self._woken.set()
 
-    def _committed(self) -> None:
-        self.wake()
+    def _committed(self, rows: list[audit.LoggedRow]) -> None:
+        """A local commit: deliver its rows at once when they follow what the relay delivered
+        (numbers are in commit order, so nothing can come between); else let the relay read
+        the log, which holds what came in between."""
+        gap = False
+        for row, actor in rows:
+            workspace_id, seq = row.workspace_id, row.seq
+            assert workspace_id is not None and seq is not None  # numbered rows
+            current = self._cursors.get(workspace_id)
+            if current is None or seq <= current:
+                continue  # nobody watches it here, or the relay was quicker
+            if seq != current + 1:
+                gap = True
+                continue
+            self._cursors[workspace_id] = seq
+            name = self._names[workspace_id]
+            self._deliver(workspace_id, typed.from_audit(row, workspace=name, actor=actor))
+        if gap:
+            self.wake()
         if self._bus is not None:
             task = asyncio.create_task(self._bus.publish({"kind": "wake"}))
             task.add_done_callback(_log_failure)
