@@ -491,3 +491,197 @@ async def test_child_version_must_belong_to_the_line_part(alice):
     response = await post_items(c, bom["id"], [{"id": bolt, "childVersionId": versions["NUT-1"]}])
     assert_problem(response, 404, "VERSION_NOT_FOUND")
     assert (await get_tree(c, bom["id"]))["items"][0]["childVersionId"] == versions["BOLT-1"]
+
+
+# --- one line: GET / PATCH with versions (no lost update) -------------------------------------
+
+
+async def _one_line(client, qty=2, **fields):
+    """A BOM of TOP-1 with one line of BOLT-1 (plus spare parts NUT-1, SUB-1); its line id."""
+    parts, bom = await _bom(client, "BOLT-1", "NUT-1", "SUB-1")
+    result = await write_items(client, bom["id"], [line(parts["BOLT-1"], qty, **fields)])
+    assert result["versions"] == [1]
+    return parts, bom, result["ids"][0]
+
+
+def _url(bom, item_id):
+    return f"/v1/boms/{bom['id']}/items/{item_id}"
+
+
+async def test_get_a_line_with_its_version_as_etag(alice, make_actor):
+    parts, bom, item = await _one_line(alice.client, 2, refdes="R1", notes="n")
+    response = await alice.client.get(_url(bom, item))
+    assert response.status_code == 200, response.text
+    assert response.headers["etag"] == '"1"'
+    body = response.json()
+    assert (body["id"], body["bomId"], body["childPartNumber"], body["qty"]) == (
+        item,
+        bom["id"],
+        "BOLT-1",
+        2,
+    )
+    assert (body["refdes"], body["notes"], body["dnp"], body["version"]) == ("R1", "n", False, 1)
+    assert body["alternates"] == [] and body["effectivity"]["dateFrom"] is None
+    stranger = await make_actor("mallory", workspace="globex", role="owner")
+    assert_problem(await stranger.client.get(_url(bom, item)), 404, "BOM_NOT_FOUND")
+    other = await make_bom(alice.client, parts["SUB-1"]["id"])
+    assert_problem(await alice.client.get(_url(other, item)), 404, "ITEM_NOT_FOUND")
+
+
+async def test_patch_a_line_bumps_its_version_and_shows_in_the_tree(alice):
+    _parts, bom, item = await _one_line(alice.client)
+    response = await alice.client.patch(
+        _url(bom, item),
+        json={"qty": 5, "refdes": "R1-R5", "sortIndex": 3, "dnp": True, "attributes": {"a": 1}},
+        headers={"If-Match": '"1"'},
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["etag"] == '"2"'
+    body = response.json()
+    assert (body["qty"], body["refdes"], body["sortIndex"], body["dnp"], body["version"]) == (
+        5,
+        "R1-R5",
+        3,
+        True,
+        2,
+    )
+    assert body["attributes"] == {"a": 1} and body["uom"] == "each"
+    [node] = (await get_tree(alice.client, bom["id"]))["items"]
+    assert (node["qty"], node["refdes"]) == (5, "R1-R5")
+    again = await alice.client.patch(_url(bom, item), json={"notes": "checked"})
+    assert (again.status_code, again.json()["version"], again.json()["qty"]) == (200, 3, 5)
+
+
+async def test_a_stale_line_write_is_412_or_409_and_writes_nothing(alice, mia):
+    _parts, bom, item = await _one_line(alice.client)
+    assert (await alice.client.patch(_url(bom, item), json={"qty": 3})).status_code == 200
+    audit_before = (
+        await mia.client.get("/v1/audit", params={"workspace": "acme", "entity": "bom"})
+    ).json()["total"]
+    stale = await alice.client.patch(_url(bom, item), json={"qty": 9}, headers={"If-Match": '"1"'})
+    body = assert_problem(stale, 412, "VERSION_CONFLICT")
+    assert (body["currentVersion"], stale.headers["etag"]) == (2, '"2"')
+    stale = await alice.client.patch(_url(bom, item), json={"qty": 9, "version": 1})
+    assert assert_problem(stale, 409, "VERSION_CONFLICT")["currentVersion"] == 2
+    after = (await alice.client.get(_url(bom, item))).json()
+    assert (after["qty"], after["version"]) == (3, 2)
+    audit_after = (
+        await mia.client.get("/v1/audit", params={"workspace": "acme", "entity": "bom"})
+    ).json()["total"]
+    assert audit_after == audit_before
+
+
+async def test_patch_uses_the_batch_rules(alice):
+    parts, bom, item = await _one_line(alice.client)
+    url = _url(bom, item)
+    assert_problem(await alice.client.patch(url, json={"qty": 0}), 400, "VALIDATION_ERROR")
+    assert_problem(
+        await alice.client.patch(
+            url, json={"effectivity": {"dateFrom": "2027-01-01", "dateTo": "2026-01-01"}}
+        ),
+        400,
+        "EFFECTIVITY_INVALID",
+    )
+    assert_problem(
+        await alice.client.patch(url, json={"parentItemId": item}), 400, "ITEM_NESTING_CYCLE"
+    )
+    assert_problem(
+        await alice.client.patch(url, json={"childPartId": parts["TOP-1"]["id"]}), 400, "BOM_CYCLE"
+    )
+    assert_problem(
+        await alice.client.patch(url, json={"childPartId": new_id()}), 404, "PART_NOT_FOUND"
+    )
+    assert_problem(await alice.client.patch(url, json={"id": new_id()}), 400, "VALIDATION_ERROR")
+    moved = await alice.client.patch(url, json={"childPartId": parts["NUT-1"]["id"]})
+    assert (moved.json()["childPartNumber"], moved.json()["version"]) == ("NUT-1", 2)
+    assert_problem(
+        await alice.client.patch(_url(bom, new_id()), json={"qty": 1}), 404, "ITEM_NOT_FOUND"
+    )
+
+
+async def test_patch_of_a_frozen_bom_is_409_and_a_viewer_403(alice, mia, make_actor):
+    _parts, bom, item = await _one_line(alice.client)
+    vera = await make_actor("vera", workspace="acme", role="viewer")
+    assert_problem(await vera.client.patch(_url(bom, item), json={"qty": 1}), 403)
+    assert (await alice.client.post(f"/v1/boms/{bom['id']}/submit")).status_code == 200
+    assert (await mia.client.post(f"/v1/boms/{bom['id']}/approve")).status_code == 200
+    response = await mia.client.patch(_url(bom, item), json={"qty": 1}, headers={"If-Match": "1"})
+    assert_problem(response, 409, "BOM_FROZEN")
+
+
+async def test_batch_rows_with_a_stale_version_refuse_the_whole_batch(alice):
+    parts, bom = await _bom(alice.client, "A-1", "B-1", "C-1")
+    first = await write_items(
+        alice.client, bom["id"], [line(parts["A-1"], 1), line(parts["B-1"], 1)]
+    )
+    a, b = first["ids"]
+    await write_items(alice.client, bom["id"], [{"id": b, "qty": 2}])  # b moves on to 2
+    response = await post_items(
+        alice.client,
+        bom["id"],
+        [
+            {"id": a, "qty": 7, "version": 1},
+            {"id": b, "qty": 7, "version": 1},
+            line(parts["C-1"], 1),
+        ],
+    )
+    body = assert_problem(response, 409, "VERSION_CONFLICT")
+    assert body["items"] == [{"id": b, "version": 2}]
+    tree = await get_tree(alice.client, bom["id"])
+    assert sorted((n["partNumber"], n["qty"]) for n in tree["items"]) == [("A-1", 1), ("B-1", 2)]
+    done = await write_items(
+        alice.client,
+        bom["id"],
+        [{"id": b, "qty": 7, "version": 2}, {"id": a, "notes": "blind"}, line(parts["C-1"], 1)],
+    )
+    assert (done["ids"][:2], done["versions"]) == ([b, a], [3, 2, 1])
+
+
+async def test_a_versioned_delete_or_a_gone_line_is_a_conflict(alice):
+    parts, bom = await _bom(alice.client, "A-1", "B-1")
+    a, b = (
+        await write_items(alice.client, bom["id"], [line(parts["A-1"], 1), line(parts["B-1"], 1)])
+    )["ids"]
+    await write_items(alice.client, bom["id"], [{"id": a, "qty": 3}])
+    stale_delete = await post_items(
+        alice.client, bom["id"], [{"id": a, "_op": "delete", "version": 1}]
+    )
+    assert assert_problem(stale_delete, 409, "VERSION_CONFLICT")["items"] == [
+        {"id": a, "version": 2}
+    ]
+    await write_items(alice.client, bom["id"], [{"id": b, "_op": "delete", "version": 1}])
+    gone = await post_items(alice.client, bom["id"], [{"id": b, "qty": 2, "version": 1}])
+    assert assert_problem(gone, 409, "VERSION_CONFLICT")["items"] == [{"id": b, "version": None}]
+    headless = await post_items(alice.client, bom["id"], [line(parts["B-1"], 1, version=1)])
+    assert_problem(headless, 400, "ITEM_INCOMPLETE")
+
+
+async def test_alternates_are_part_of_the_line_and_bump_its_version(alice):
+    parts, bom, item = await _one_line(alice.client)
+    alt = {"alternates": [{"partId": parts["NUT-1"]["id"]}]}
+    url = f"{_url(bom, item)}/alternates"
+    response = await alice.client.post(url, json=alt, headers={"If-Match": '"1"'})
+    assert (response.status_code, response.headers["etag"]) == (200, '"2"'), response.text
+    line_now = (await alice.client.get(_url(bom, item))).json()
+    assert (line_now["version"], [a["partNumber"] for a in line_now["alternates"]]) == (
+        2,
+        ["NUT-1"],
+    )
+    assert_problem(
+        await alice.client.post(url, json={**alt, "version": 1}), 409, "VERSION_CONFLICT"
+    )
+    assert_problem(
+        await alice.client.post(url, json={"alternates": []}, headers={"If-Match": '"1"'}),
+        412,
+        "VERSION_CONFLICT",
+    )
+
+
+async def test_derived_mbom_lines_start_at_version_1(alice):
+    _parts, bom, item = await _one_line(alice.client)
+    await alice.client.patch(_url(bom, item), json={"qty": 4})
+    derived = await alice.client.post(f"/v1/boms/{bom['id']}/derive-mbom", json={"revision": "M1"})
+    assert derived.status_code == 201, derived.text
+    [node] = (await get_tree(alice.client, derived.json()["id"]))["items"]
+    copy = (await alice.client.get(f"/v1/boms/{derived.json()['id']}/items/{node['id']}")).json()
+    assert (copy["qty"], copy["version"]) == (4, 1)

@@ -552,7 +552,7 @@ async def test_engineer_applies_tags_to_selected_parts(engineer):
         engineer.client, partIds=[a["id"], b["id"]], action="apply_tags", tags=["new", "old"]
     )
     assert response.status_code == 200, response.text
-    assert response.json() == {"updated": 2}
+    assert response.json() == {"updated": 2, "versions": {a["id"]: 2, b["id"]: 2}}
     assert await part_numbers(engineer.client, tag="new") == ["B-1", "B-2"]
     detail = (await engineer.client.get(f"{PARTS}/{a['id']}")).json()
     assert detail["tags"] == ["new", "old"]  # added to, not replaced
@@ -713,3 +713,146 @@ async def test_refused_writes_leave_no_audit_rows(engineer, manager, viewer):
     await engineer.client.post(PARTS, json={"workspace": "acme", "partNumber": "N-2", "name": "x"})
     response = await manager.client.get("/v1/audit", params={"workspace": "acme", "entity": "part"})
     assert [e["after"]["partNumber"] for e in response.json()["items"]] == ["N-2"]
+
+
+# --- versions: ETag, If-Match, version (no lost update) ---------------------------------------
+
+
+async def _audited_updates(manager, part_id: str) -> int:
+    response = await manager.client.get("/v1/audit", params={"workspace": "acme", "entity": "part"})
+    assert response.status_code == 200, response.text
+    return sum(1 for e in response.json()["items"] if e["entityId"] == part_id)
+
+
+async def test_get_answers_the_version_as_a_strong_etag_and_every_write_bumps_it(engineer):
+    part = await create_part(engineer.client, partNumber="V-1")
+    assert part["version"] == 1
+    got = await engineer.client.get(f"{PARTS}/{part['id']}")
+    assert (got.headers["etag"], got.json()["version"]) == ('"1"', 1)
+    patched = await engineer.client.patch(f"{PARTS}/{part['id']}", json={"name": "Renamed"})
+    assert patched.status_code == 200, patched.text
+    assert (patched.headers["etag"], patched.json()["version"]) == ('"2"', 2)
+    tagged = await _bulk(engineer.client, partIds=[part["id"]], action="apply_tags", tags=["t"])
+    assert tagged.json()["versions"] == {part["id"]: 3}
+    got = await engineer.client.get(f"{PARTS}/{part['id']}")
+    assert (got.headers["etag"], got.json()["version"], got.json()["tags"]) == ('"3"', 3, ["t"])
+
+
+async def test_a_stale_if_match_is_412_and_writes_nothing(engineer, manager):
+    part = await create_part(engineer.client, partNumber="V-2", name="Original")
+    first = await engineer.client.patch(
+        f"{PARTS}/{part['id']}", json={"name": "Alice's"}, headers={"If-Match": '"1"'}
+    )
+    assert first.status_code == 200, first.text
+    stale = await engineer.client.patch(
+        f"{PARTS}/{part['id']}", json={"name": "Bob's"}, headers={"If-Match": '"1"'}
+    )
+    body = assert_problem(stale, 412, "VERSION_CONFLICT")
+    assert (body["currentVersion"], body["currentEtag"]) == (2, '"2"')
+    assert stale.headers["etag"] == '"2"'
+    after = (await engineer.client.get(f"{PARTS}/{part['id']}")).json()
+    assert (after["name"], after["version"]) == ("Alice's", 2)
+    assert await _audited_updates(manager, part["id"]) == 2  # create + Alice's update
+
+
+async def test_a_stale_body_version_is_409_like_the_vault(engineer, manager):
+    part = await create_part(engineer.client, partNumber="V-3", unitCost=1)
+    ok = await engineer.client.patch(f"{PARTS}/{part['id']}", json={"unitCost": 2, "version": 1})
+    assert (ok.status_code, ok.json()["version"]) == (200, 2), ok.text
+    stale = await engineer.client.patch(f"{PARTS}/{part['id']}", json={"unitCost": 3, "version": 1})
+    body = assert_problem(stale, 409, "VERSION_CONFLICT")
+    assert (body["currentVersion"], body["currentEtag"]) == (2, '"2"')
+    after = (await engineer.client.get(f"{PARTS}/{part['id']}")).json()
+    assert (after["unitCost"], after["version"]) == (2, 2)
+    assert await _audited_updates(manager, part["id"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("if_match", "status"),
+    [
+        ('"1"', 200),
+        ("1", 200),  # a bare number, as a shell that ate the quotes sends it
+        ("*", 200),  # any version of an existing part
+        ('"7", "1"', 200),  # a list matches when any of its tags does
+        ('W/"1"', 412),  # If-Match compares strongly (RFC 9110 13.1.1): weak tags never match
+        ('"2"', 412),
+        ('"abc"', 412),
+        ("version one", 400),
+    ],
+)
+async def test_if_match_forms(engineer, if_match, status):
+    part = await create_part(engineer.client, partNumber="V-4")
+    response = await engineer.client.patch(
+        f"{PARTS}/{part['id']}", json={"name": "x"}, headers={"If-Match": if_match}
+    )
+    assert response.status_code == status, response.text
+    if status == 400:
+        assert_problem(response, 400, "INVALID_IF_MATCH")
+
+
+async def test_if_match_and_version_must_both_hold(engineer):
+    part = await create_part(engineer.client, partNumber="V-5")
+    url = f"{PARTS}/{part['id']}"
+    both = await engineer.client.patch(url, json={"version": 2}, headers={"If-Match": '"1"'})
+    assert_problem(both, 409, "VERSION_CONFLICT")
+    assert (await engineer.client.get(url)).json()["version"] == 1
+
+
+async def test_a_missing_part_is_404_before_any_precondition(engineer):
+    response = await engineer.client.patch(
+        f"{PARTS}/{uuid.uuid4()}", json={"name": "x"}, headers={"If-Match": '"1"'}
+    )
+    assert_problem(response, 404, "PART_NOT_FOUND")
+
+
+@pytest.mark.parametrize("version", [0, -1, "one", 2**40])
+async def test_a_malformed_version_is_400(engineer, version):
+    part = await create_part(engineer.client, partNumber=f"V-6{version}")
+    response = await engineer.client.patch(f"{PARTS}/{part['id']}", json={"version": version})
+    assert_problem(response, 400, "VALIDATION_ERROR")
+
+
+async def test_bulk_with_a_stale_version_refuses_every_part(engineer, manager):
+    a = await create_part(engineer.client, partNumber="VB-1")
+    b = await create_part(engineer.client, partNumber="VB-2")
+    await engineer.client.patch(f"{PARTS}/{b['id']}", json={"name": "moved on"})
+    ids = [a["id"], b["id"]]
+    refused = await _bulk(
+        engineer.client,
+        partIds=ids,
+        action="apply_tags",
+        tags=["x"],
+        versions={a["id"]: 1, b["id"]: 1},
+    )
+    body = assert_problem(refused, 409, "VERSION_CONFLICT")
+    assert body["parts"] == [{"id": b["id"], "version": 2}]
+    assert await part_numbers(engineer.client, tag="x") == []
+    done = await _bulk(
+        engineer.client, partIds=ids, action="apply_tags", tags=["x"], versions={b["id"]: 2}
+    )
+    assert done.status_code == 200, done.text
+    assert done.json() == {"updated": 2, "versions": {a["id"]: 2, b["id"]: 3}}
+
+
+async def test_bulk_versions_of_unselected_parts_are_400(engineer):
+    a = await create_part(engineer.client, partNumber="VB-3")
+    response = await _bulk(
+        engineer.client,
+        partIds=[a["id"]],
+        action="apply_tags",
+        tags=["x"],
+        versions={str(uuid.uuid4()): 1},
+    )
+    assert_problem(response, 400, "INVALID_BULK_ACTION")
+
+
+async def test_a_parts_import_bumps_the_version_of_the_parts_it_updates(engineer):
+    part = await create_part(engineer.client, partNumber="VI-1", name="Before")
+    response = await engineer.client.post(
+        f"{PARTS}/import",
+        data={"workspace": "acme"},
+        files={"file": ("parts.csv", b"part_number,name\nVI-1,After\n", "text/csv")},
+    )
+    assert response.status_code == 200, response.text
+    after = (await engineer.client.get(f"{PARTS}/{part['id']}")).json()
+    assert (after["name"], after["version"]) == ("After", 2)

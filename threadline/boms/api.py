@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 
 import orjson
-from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, Query, Response, UploadFile
 
 from threadline.auth.deps import Ctx, RequestContext
 from threadline.auth.models import Role
@@ -14,23 +15,27 @@ from threadline.auth.service import Access
 from threadline.boms import effectivity, exports, importer, service, tree
 from threadline.boms.explode import cost_rollup as cost_rollup_of
 from threadline.boms.explode import explode
-from threadline.boms.models import Bom, BomType
+from threadline.boms.models import Bom, BomItemAlternate, BomType
 from threadline.boms.schemas import (
     AlternateRead,
     AlternatesIn,
     BomCreate,
     BomDiff,
+    BomItemFields,
     BomItemsIn,
     BomItemsResult,
+    BomLineRead,
     BomRead,
     BomReject,
     CostRollup,
     DeriveMbomIn,
+    Effectivity,
     EffectivityReport,
     EffectivityValidateIn,
 )
 from threadline.catalog import settings as bom_settings
 from threadline.catalog.models import ApprovalStatus, Part
+from threadline.concurrency import Expected, etag
 from threadline.errors import NotFound
 from threadline.imports import ImportReport, read_upload
 from threadline.pagination import PageParams, page_of, page_params
@@ -147,6 +152,85 @@ async def write_items(bom_id: uuid.UUID, body: BomItemsIn, ctx: Ctx) -> BomItems
     return BomItemsResult(**result)
 
 
+async def _alternates_read(
+    ctx: RequestContext, rows: Sequence[BomItemAlternate]
+) -> list[AlternateRead]:
+    numbers = await service.part_numbers(ctx.session, [r.part_id for r in rows])
+    return [
+        AlternateRead(
+            part_id=r.part_id,
+            part_number=numbers[r.part_id],
+            approval=r.approval,
+            rationale=r.rationale,
+        )
+        for r in rows
+    ]
+
+
+async def _line_read(
+    ctx: RequestContext, bom: Bom, item_id: uuid.UUID, response: Response
+) -> BomLineRead:
+    line, part = await service.get_line(ctx.session, bom_id=bom.id, item_id=item_id)
+    await ctx.session.refresh(line, ["alternates"])
+    response.headers["ETag"] = etag(line.version)
+    return BomLineRead(
+        id=line.id,
+        bom_id=line.bom_id,
+        parent_item_id=line.parent_item_id,
+        child_part_id=line.child_part_id,
+        child_part_number=part.part_number,
+        child_name=part.name,
+        child_version_id=line.child_version_id,
+        qty=line.qty,
+        uom=line.uom,
+        refdes=line.refdes,
+        notes=line.notes,
+        sort_index=line.sort_index,
+        attributes=line.attributes,
+        effectivity=Effectivity.model_validate(line),
+        dnp=line.dnp,
+        alternates=await _alternates_read(ctx, line.alternates),
+        version=line.version,
+        created_at=line.created_at,
+        updated_at=line.updated_at,
+    )
+
+
+@router.get("/boms/{bom_id}/items/{item_id}", response_model=BomLineRead)
+async def get_line(
+    bom_id: uuid.UUID,
+    item_id: uuid.UUID,
+    ctx: Ctx,
+    response: Response,
+    workspace: str | None = Query(None, max_length=64),
+) -> BomLineRead:
+    """One line with its alternates; the ETag is its version, for If-Match on PATCH."""
+    _access, bom = await bom_access(ctx, bom_id, "viewer", workspace)
+    return await _line_read(ctx, bom, item_id, response)
+
+
+@router.patch("/boms/{bom_id}/items/{item_id}", response_model=BomLineRead)
+async def update_line(
+    bom_id: uuid.UUID,
+    item_id: uuid.UUID,
+    body: BomItemFields,
+    ctx: Ctx,
+    response: Response,
+    if_match: str | None = Header(None, max_length=1000),
+) -> BomLineRead:
+    """Patch one line of a draft BOM (engineer+); stale If-Match 412, stale version 409."""
+    access, bom = await bom_access(ctx, bom_id, "engineer")
+    await service.update_line(
+        ctx.session,
+        access=access,
+        bom_id=bom.id,
+        item_id=item_id,
+        line_in=body,
+        expected=Expected.of(if_match, body.version),
+    )
+    return await _line_read(ctx, bom, item_id, response)
+
+
 async def _transition(
     ctx: RequestContext, bom_id: uuid.UUID, action: str, reason: str | None = None
 ) -> BomRead:
@@ -219,23 +303,25 @@ async def cost_rollup(
 
 @router.post("/boms/{bom_id}/items/{item_id}/alternates", response_model=list[AlternateRead])
 async def set_alternates(
-    bom_id: uuid.UUID, item_id: uuid.UUID, body: AlternatesIn, ctx: Ctx
+    bom_id: uuid.UUID,
+    item_id: uuid.UUID,
+    body: AlternatesIn,
+    ctx: Ctx,
+    response: Response,
+    if_match: str | None = Header(None, max_length=1000),
 ) -> list[AlternateRead]:
-    """Replace a line's alternates (engineer+ proposes; manager+ decides approval)."""
+    """Replace a line's alternates (engineer+ proposes; manager+ decides); bumps its version."""
     access, bom = await bom_access(ctx, bom_id, "engineer")
-    rows = await service.set_alternates(
-        ctx.session, access=access, bom_id=bom.id, item_id=item_id, alternates=body.alternates
+    line, rows = await service.set_alternates(
+        ctx.session,
+        access=access,
+        bom_id=bom.id,
+        item_id=item_id,
+        alternates=body.alternates,
+        expected=Expected.of(if_match, body.version),
     )
-    numbers = await service.part_numbers(ctx.session, [r.part_id for r in rows])
-    return [
-        AlternateRead(
-            part_id=r.part_id,
-            part_number=numbers[r.part_id],
-            approval=r.approval,
-            rationale=r.rationale,
-        )
-        for r in rows
-    ]
+    response.headers["ETag"] = etag(line.version)
+    return await _alternates_read(ctx, rows)
 
 
 @router.post("/boms/{bom_id}/derive-mbom", status_code=201, response_model=BomRead)

@@ -107,6 +107,8 @@ class BomItem(Base):
     dnp: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Optimistic concurrency: bumped by every write, checked against If-Match / ``version``.
     version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+    # ORM flushes bump and check ``version`` (see Part); Core bulk UPDATEs bump it themselves.
+    __mapper_args__ = {"version_id_col": version}
 
     alternates: Mapped[list[BomItemAlternate]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True

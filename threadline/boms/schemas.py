@@ -11,7 +11,7 @@ from pydantic import Field, StringConstraints
 
 from threadline.boms.models import AlternateApproval, BomType
 from threadline.catalog.models import ApprovalStatus
-from threadline.catalog.schemas import Attributes, Number, Uom, WorkspaceRef
+from threadline.catalog.schemas import Attributes, Number, RowVersion, Uom, WorkspaceRef
 from threadline.schemas import ApiModel
 
 Revision = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
@@ -61,10 +61,12 @@ class BomReject(ApiModel):
     reason: Note | None = None
 
 
-class BomItemIn(ApiModel):
-    """One line of a bulk write; ``_op: "delete"`` removes it (and the lines under it)."""
+class BomItemFields(ApiModel):
+    """What a client may set on a line (the body of ``PATCH /v1/boms/:id/items/:itemId``).
 
-    id: uuid.UUID | None = None
+    ``version`` is the line's version the edit is based on: a stale one writes nothing (409).
+    """
+
     parent_item_id: uuid.UUID | None = None
     child_part_id: uuid.UUID | None = None
     child_version_id: uuid.UUID | None = None
@@ -75,6 +77,14 @@ class BomItemIn(ApiModel):
     sort_index: Annotated[int, Field(ge=-(2**31), le=2**31 - 1)] | None = None
     attributes: Attributes | None = None
     effectivity: Effectivity | None = None
+    dnp: bool | None = None
+    version: RowVersion | None = None
+
+
+class BomItemIn(BomItemFields):
+    """One line of a bulk write; ``_op: "delete"`` removes it (and the lines under it)."""
+
+    id: uuid.UUID | None = None
     op: Literal["upsert", "delete"] | None = Field(default=None, alias="_op")
 
 
@@ -87,6 +97,31 @@ class BomItemsResult(ApiModel):
     updated: int
     deleted: int
     ids: list[uuid.UUID]
+    versions: list[int]  # each line's version after the write, aligned with ``ids``
+
+
+class BomLineRead(ApiModel):
+    """One line of a BOM as ``GET /v1/boms/:id/items/:itemId`` shows it (ETag = ``version``)."""
+
+    id: uuid.UUID
+    bom_id: uuid.UUID
+    parent_item_id: uuid.UUID | None
+    child_part_id: uuid.UUID
+    child_part_number: str
+    child_name: str
+    child_version_id: uuid.UUID | None
+    qty: Number
+    uom: str
+    refdes: str | None
+    notes: str | None
+    sort_index: int
+    attributes: dict[str, Any]
+    effectivity: Effectivity
+    dnp: bool
+    alternates: list[AlternateRead]
+    version: int
+    created_at: datetime
+    updated_at: datetime
 
 
 class AlternateIn(ApiModel):
@@ -97,6 +132,7 @@ class AlternateIn(ApiModel):
 
 class AlternatesIn(ApiModel):
     alternates: Annotated[list[AlternateIn], Field(max_length=100)]
+    version: RowVersion | None = None  # the line's version the client read (409 when stale)
 
 
 class AlternateRead(ApiModel):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -19,10 +19,11 @@ from threadline.auth.models import Role
 from threadline.auth.service import Access
 from threadline.boms import effectivity, tree
 from threadline.boms.models import AlternateApproval, Bom, BomItem, BomItemAlternate, BomType
-from threadline.boms.schemas import AlternateIn, BomCreate, BomItemIn
+from threadline.boms.schemas import AlternateIn, BomCreate, BomItemFields, BomItemIn
 from threadline.catalog import service as catalog
 from threadline.catalog.models import ApprovalStatus, Part, PartVersion
 from threadline.catalog.schemas import WhereUsedRow
+from threadline.concurrency import Expected
 from threadline.db import insert_rows, new_id, utcnow
 from threadline.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable
 from threadline.pagination import PageParams, paginate
@@ -187,7 +188,7 @@ def ensure_editable(bom: Bom) -> None:
 
 # --- bulk item writes -------------------------------------------------------------------------
 
-_ITEM_FIELDS = ("child_version_id", "uom", "refdes", "notes", "sort_index", "attributes")
+_ITEM_FIELDS = ("child_version_id", "uom", "refdes", "notes", "sort_index", "attributes", "dnp")
 _EFFECTIVITY_FIELDS = ("date_from", "date_to", "serial_from", "serial_to", "lot_from", "lot_to")
 
 
@@ -199,6 +200,7 @@ class ItemChange:
     values: dict[str, Any]
     delete: bool = False
     generated: bool = False  # the server just minted ``id``: no need to check it is unused
+    version: int | None = None  # the line's version the client read: stale refuses the batch
 
 
 def _item_values(row: BomItemIn) -> dict[str, Any]:
@@ -221,8 +223,9 @@ def _item_values(row: BomItemIn) -> dict[str, Any]:
         values["attributes"] = {}
     if values.get("sort_index") is None and "sort_index" in values:
         values["sort_index"] = 0
-    if values.get("uom") is None and "uom" in values:
-        del values["uom"]
+    for required in ("uom", "dnp"):  # NOT NULL columns: null means "leave as is"
+        if values.get(required) is None and required in values:
+            del values[required]
     return values
 
 
@@ -230,8 +233,13 @@ def changes_from(rows: Sequence[BomItemIn]) -> list[ItemChange]:
     """The API's rows as changes; contradictory effectivity is refused here (400)."""
     changes = []
     for index, row in enumerate(rows):
+        if row.version is not None and row.id is None:
+            raise Invalid(
+                f"items[{index}]: version names the line you read; give its id too.",
+                code="ITEM_INCOMPLETE",
+            )
         if row.op == "delete":
-            changes.append(ItemChange(id=row.id, values={}, delete=True))
+            changes.append(ItemChange(id=row.id, values={}, delete=True, version=row.version))
             continue
         if row.effectivity is not None and (
             problems := effectivity.contradictions(effectivity.as_dict(row.effectivity))
@@ -239,7 +247,7 @@ def changes_from(rows: Sequence[BomItemIn]) -> list[ItemChange]:
             raise Unprocessable(
                 f"items[{index}]: {'; '.join(problems)}.", code="EFFECTIVITY_INVALID"
             )
-        changes.append(ItemChange(id=row.id, values=_item_values(row)))
+        changes.append(ItemChange(id=row.id, values=_item_values(row), version=row.version))
     return changes
 
 
@@ -251,10 +259,13 @@ async def write_items(
     New lines may give their own ``id`` so later rows of the same batch can nest under them.
     The resulting structure is checked before anything is written: parents exist in this BOM,
     no line is its own ancestor, and — after the write — no part contains itself at any depth.
+    A change carrying the ``version`` the client read is checked on the locked line first; one
+    stale line refuses the whole batch. Every written line's version is bumped.
     """
     ws = access.workspace
     bom = await get_bom(session, workspace_id=ws.id, bom_id=bom_id)
     ensure_editable(bom)
+    await _check_line_versions(session, bom.id, changes)
     existing = {
         r.id: r
         for r in (
@@ -312,7 +323,7 @@ async def write_items(
     removed = _subtrees(deletes, parents)
     await _check_parts(session, access, changes, part_of, removed)
     _check_parents(parents, removed, bom.id)
-    await _write(session, creates, updates, removed, parents)
+    versions = await _write(session, creates, updates, removed, parents)
     new_edges = {
         (part_of[p] if p else bom.assembly_part_id, part_of[i])
         for i in written
@@ -334,7 +345,86 @@ async def write_items(
         "updated": len(updates),
         "deleted": len(removed),
         "ids": written,
+        "versions": [versions.get(i, 1) for i in written],  # new lines start at 1
     }
+
+
+async def _check_line_versions(
+    session: AsyncSession, bom_id: uuid.UUID, changes: Sequence[ItemChange]
+) -> None:
+    """409 VERSION_CONFLICT when a line's ``version`` is not its current one (or it is gone),
+    listing every such line with its current version (null when gone); nothing is written.
+
+    The lines are read ``FOR UPDATE`` (in id order, so two batches cannot deadlock): the check
+    sees the latest committed version and no other writer can bump it before this one commits.
+    """
+    expected = {c.id: c.version for c in changes if c.id is not None and c.version is not None}
+    if not expected:
+        return
+    ids = sorted(expected)
+    current: dict[uuid.UUID, int] = {}
+    for start in range(0, len(ids), BATCH):
+        rows = await session.execute(
+            select(BomItem.id, BomItem.version)
+            .where(BomItem.bom_id == bom_id, BomItem.id.in_(ids[start : start + BATCH]))
+            .order_by(BomItem.id)
+            .with_for_update()
+        )
+        current.update((item, version) for item, version in rows)
+    stale = [(i, current.get(i), v) for i, v in expected.items() if current.get(i) != v]
+    if stale:
+        item, now, seen = stale[0]
+        state = f"is at version {now}" if now is not None else "no longer exists"
+        raise Conflict(
+            f"{len(stale)} line(s) changed since you read them, e.g. {item} {state}, not "
+            f"version {seen}; nothing was saved. Reload them and apply your changes again.",
+            code="VERSION_CONFLICT",
+            items=[{"id": str(i), "version": now} for i, now, _ in stale],
+        )
+
+
+async def get_line(
+    session: AsyncSession, *, bom_id: uuid.UUID, item_id: uuid.UUID, for_update: bool = False
+) -> tuple[BomItem, Part]:
+    """One line of a BOM and its child part (404 ITEM_NOT_FOUND when not in this BOM).
+
+    ``for_update`` locks the line until commit, so a check of its version holds for the write.
+    """
+    stmt = (
+        select(BomItem, Part)
+        .join(Part, Part.id == BomItem.child_part_id)
+        .where(BomItem.id == item_id, BomItem.bom_id == bom_id)
+        .execution_options(populate_existing=True)
+    )
+    row = (await session.execute(stmt.with_for_update(of=BomItem) if for_update else stmt)).first()
+    if row is None:
+        raise NotFound(f"No line {item_id} in this BOM.", code="ITEM_NOT_FOUND")
+    return row[0], row[1]
+
+
+async def update_line(
+    session: AsyncSession,
+    *,
+    access: Access,
+    bom_id: uuid.UUID,
+    item_id: uuid.UUID,
+    line_in: BomItemFields,
+    expected: Expected,
+) -> None:
+    """Patch one line of a draft BOM through :func:`write_items` (the same rules as a batch).
+
+    ``expected`` (If-Match: 412, ``version``: 409) is checked on the locked line.
+    """
+    bom = await get_bom(session, workspace_id=access.workspace.id, bom_id=bom_id)
+    ensure_editable(bom)  # a frozen BOM says so whatever the version
+    line, _part = await get_line(session, bom_id=bom.id, item_id=item_id, for_update=True)
+    expected.check(line.version, f"Line {item_id}")
+    row = BomItemIn.model_validate({**line_in.model_dump(exclude_unset=True), "id": item_id})
+    (change,) = changes_from([row])
+    # Checked above on the locked line: the batch need not check (nor lock) it again.
+    await write_items(
+        session, access=access, bom_id=bom.id, changes=[replace(change, version=None)]
+    )
 
 
 def _subtrees(
@@ -445,8 +535,11 @@ async def _write(
     updates: list[dict[str, Any]],
     removed: set[uuid.UUID],
     parents: dict[uuid.UUID, uuid.UUID | None],
-) -> None:
-    """Apply the batch with bulk statements: parents are inserted before their children."""
+) -> dict[uuid.UUID, int]:
+    """Apply the batch with bulk statements: parents are inserted before their children.
+
+    Answers the new version of each updated line (each UPDATE bumps it).
+    """
     if removed:
         ids = list(removed)
         for start in range(0, len(ids), BATCH):
@@ -468,15 +561,23 @@ async def _write(
         }
         rows = [{**defaults, **c} for c in creates]
         await insert_rows(session, BomItem, rows)
+    versions: dict[uuid.UUID, int] = {}
     if updates:
         now = utcnow()
         for row in updates:
             row["updated_at"] = now
-            await session.execute(
-                update(BomItem)
-                .where(BomItem.id == row["id"])
-                .values({k: v for k, v in row.items() if k != "id"})
-            )
+            versions[row["id"]] = (
+                await session.execute(
+                    update(BomItem)
+                    .where(BomItem.id == row["id"])
+                    .values(
+                        {k: v for k, v in row.items() if k != "id"}
+                        | {"version": BomItem.version + 1}
+                    )
+                    .returning(BomItem.version)
+                )
+            ).scalar_one()
+    return versions
 
 
 def _depths(parents: dict[uuid.UUID, uuid.UUID | None]) -> dict[uuid.UUID, int]:
@@ -613,16 +714,18 @@ async def set_alternates(
     bom_id: uuid.UUID,
     item_id: uuid.UUID,
     alternates: Sequence[AlternateIn],
-) -> list[BomItemAlternate]:
+    expected: Expected | None = None,
+) -> tuple[BomItem, list[BomItemAlternate]]:
     """Replace a line's alternates (engineer+). Engineers propose (``pending``); deciding
-    approved / conditional / rejected needs a manager."""
+    approved / conditional / rejected needs a manager.
+
+    Alternates are part of the line: the write bumps its version, and ``expected`` (If-Match /
+    ``version``) is checked on the locked line first.
+    """
     bom = await get_bom(session, workspace_id=access.workspace.id, bom_id=bom_id)
     ensure_editable(bom)
-    line = await session.scalar(
-        select(BomItem).where(BomItem.id == item_id, BomItem.bom_id == bom.id)
-    )
-    if line is None:
-        raise NotFound(f"No line {item_id} in this BOM.", code="ITEM_NOT_FOUND")
+    line, _part = await get_line(session, bom_id=bom.id, item_id=item_id, for_update=True)
+    (expected or Expected()).check(line.version, f"Line {item_id}")
     await session.refresh(line, ["alternates"])
     current = {a.part_id: a for a in line.alternates}
     is_manager = access.role.at_least(Role.manager)
@@ -671,6 +774,7 @@ async def set_alternates(
             code="INSUFFICIENT_ROLE",
         )
     line.alternates = result
+    line.updated_at = utcnow()  # a changed row: the ORM bumps (and checks) its version
     audit.record(
         session,
         actor=access.user,
@@ -681,7 +785,8 @@ async def set_alternates(
         before={"alternates": {str(k): v.approval.value for k, v in current.items()}},
         after={"alternates": {str(a.part_id): a.approval.value for a in result}},
     )
-    return result
+    await session.flush()  # the new version goes into the response's ETag
+    return line, result
 
 
 # --- derive MBOM ------------------------------------------------------------------------------
@@ -721,7 +826,9 @@ async def copy_lines(session: AsyncSession, *, source_id: uuid.UUID, target_id: 
     items = (await session.scalars(select(BomItem).where(BomItem.bom_id == source_id))).all()
     mapping = {i.id: new_id() for i in items}
     columns = [
-        c.key for c in BomItem.__table__.columns if c.key not in ("id", "bom_id", "parent_item_id")
+        c.key
+        for c in BomItem.__table__.columns
+        if c.key not in ("id", "bom_id", "parent_item_id", "version")  # a new line starts at 1
     ]
     parents = {i.id: i.parent_item_id for i in items}
     depth = _depths(parents)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, Query, Response, UploadFile
 
 from threadline.auth.deps import Ctx, RequestContext
 from threadline.auth.models import Role
@@ -29,6 +29,7 @@ from threadline.catalog.schemas import (
     PartVersionReject,
     WhereUsedRow,
 )
+from threadline.concurrency import Expected, etag
 from threadline.errors import Invalid, NotFound
 from threadline.imports import ImportReport, read_upload
 from threadline.pagination import PageParams, page_of, page_params, sorting
@@ -116,14 +117,15 @@ async def bulk_parts(body: PartBulkAction, ctx: Ctx) -> PartBulkResult:
         raise Invalid("apply_tags needs a non-empty tags list.", code="INVALID_BULK_ACTION")
     if body.action == "set_lifecycle" and body.lifecycle is None:
         raise Invalid("set_lifecycle needs a lifecycle.", code="INVALID_BULK_ACTION")
-    updated = await service.bulk_update(
+    versions = await service.bulk_update(
         ctx.session,
         access=access,
         part_ids=body.part_ids,
         tags=body.tags if body.action == "apply_tags" else None,
         lifecycle=body.lifecycle if body.action == "set_lifecycle" else None,
+        versions=body.versions,
     )
-    return PartBulkResult(updated=updated)
+    return PartBulkResult(updated=len(versions), versions=versions)
 
 
 @router.post("/parts/export")
@@ -155,10 +157,14 @@ async def import_parts(
 
 @router.get("/parts/{part_id}", response_model=PartDetail)
 async def get_part(
-    part_id: uuid.UUID, ctx: Ctx, workspace: str | None = Query(None, max_length=64)
+    part_id: uuid.UUID,
+    ctx: Ctx,
+    response: Response,
+    workspace: str | None = Query(None, max_length=64),
 ) -> PartDetail:
-    """Part detail with its versions and any template or compliance warnings."""
+    """Part detail with its versions and any template or compliance warnings; ETag = version."""
     access, part = await part_access(ctx, part_id, "viewer", workspace)
+    response.headers["ETag"] = etag(part.version)
     return await _detail(ctx, access, part)
 
 
@@ -167,11 +173,20 @@ async def update_part(
     part_id: uuid.UUID,
     body: PartUpdate,
     ctx: Ctx,
+    response: Response,
     workspace: str | None = Query(None, max_length=64),
+    if_match: str | None = Header(None, max_length=1000),
 ) -> PartDetail:
-    """Update a part (engineer+; lifecycle changes manager+)."""
+    """Update a part (engineer+; lifecycle changes manager+); stale If-Match 412, version 409."""
     access, _part = await part_access(ctx, part_id, "engineer", workspace)
-    part = await service.update_part(ctx.session, access=access, part_id=part_id, part_in=body)
+    part = await service.update_part(
+        ctx.session,
+        access=access,
+        part_id=part_id,
+        part_in=body,
+        expected=Expected.of(if_match, body.version),
+    )
+    response.headers["ETag"] = etag(part.version)
     return await _detail(ctx, access, part)
 
 

@@ -70,6 +70,9 @@ class Part(Base):
     currency: Mapped[str | None] = mapped_column(String(3))
     # Optimistic concurrency: bumped by every write, checked against If-Match / ``version``.
     version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+    # Every ORM flush of a part bumps ``version`` and updates only ``WHERE version = <read>``:
+    # a stale write fails (StaleDataError → 409) instead of silently overwriting.
+    __mapper_args__ = {"version_id_col": version}
 
     tag_rows: Mapped[list[PartTag]] = relationship(
         back_populates="part", cascade="all, delete-orphan", lazy="selectin"

@@ -32,6 +32,7 @@ LongText = Annotated[str, StringConstraints(max_length=20_000)]
 Uom = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
 WorkspaceRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Attributes = Annotated[dict[str, Any], Field(max_length=200)]
+RowVersion = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 class PartFields(ApiModel):
@@ -60,6 +61,8 @@ class PartCreate(PartFields):
 
 class PartUpdate(PartFields):
     name: Name | None = None
+    # The version this edit is based on (as read from GET); a stale one is 409 VERSION_CONFLICT.
+    version: RowVersion | None = None
 
 
 class PartVersionCreate(ApiModel):
@@ -101,6 +104,7 @@ class PartRead(ApiModel):
     conflict_minerals: str | None
     unit_cost: Number | None
     currency: str | None
+    version: int  # bumped by every write; the ETag of GET /v1/parts/:id
     created_at: datetime
     updated_at: datetime
 
@@ -121,10 +125,13 @@ class PartBulkAction(ApiModel):
     action: Literal["apply_tags", "set_lifecycle"]
     tags: Annotated[list[Tag], Field(max_length=50)] | None = None
     lifecycle: Lifecycle | None = None
+    # Optional versions the client read, by part id: any stale one refuses the whole action.
+    versions: Annotated[dict[uuid.UUID, RowVersion], Field(max_length=5000)] | None = None
 
 
 class PartBulkResult(ApiModel):
     updated: int
+    versions: dict[uuid.UUID, int]  # each updated part's new version
 
 
 class WhereUsedRow(ApiModel):

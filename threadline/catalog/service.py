@@ -6,7 +6,7 @@ Services take the request's session and never commit; every write is audited.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select
@@ -18,8 +18,9 @@ from threadline.auth.service import Access
 from threadline.catalog import settings as bom_settings
 from threadline.catalog.models import ApprovalStatus, Domain, Lifecycle, Part, PartTag, PartVersion
 from threadline.catalog.schemas import PartCreate, PartUpdate, PartVersionCreate
+from threadline.concurrency import Expected
 from threadline.db import utcnow
-from threadline.errors import Conflict, Forbidden, NotFound
+from threadline.errors import Conflict, Forbidden, Invalid, NotFound
 from threadline.pagination import PageParams, Sortable, paginate
 
 SORTABLE: dict[str, Sortable] = {
@@ -174,37 +175,71 @@ async def list_parts(
     return [row[0] for row in rows], total
 
 
-async def get_part(session: AsyncSession, *, workspace_id: uuid.UUID, part_id: uuid.UUID) -> Part:
-    """A part of this workspace; another workspace's part is 404 like a missing one."""
-    part = await session.scalar(
-        select(Part).where(Part.id == part_id, Part.workspace_id == workspace_id)
-    )
+def _locked(stmt: Select[Part]) -> Select[Part]:
+    """``stmt`` locking its rows until commit (PostgreSQL; SQLite writers are serialised by
+    BEGIN IMMEDIATE anyway), refreshing parts this session already holds."""
+    return stmt.with_for_update().execution_options(populate_existing=True)
+
+
+async def get_part(
+    session: AsyncSession,
+    *,
+    workspace_id: uuid.UUID,
+    part_id: uuid.UUID,
+    for_update: bool = False,
+) -> Part:
+    """A part of this workspace; another workspace's part is 404 like a missing one.
+
+    ``for_update`` locks the row until commit: a writer then sees the latest committed version
+    and concurrent writers of the part apply one after another.
+    """
+    stmt = select(Part).where(Part.id == part_id, Part.workspace_id == workspace_id)
+    part = await session.scalar(_locked(stmt) if for_update else stmt)
     if part is None:
         raise NotFound(f"Part {part_id} not found.", code="PART_NOT_FOUND")
     return part
 
 
 async def parts_by_id(
-    session: AsyncSession, *, workspace_id: uuid.UUID, part_ids: Iterable[uuid.UUID]
+    session: AsyncSession,
+    *,
+    workspace_id: uuid.UUID,
+    part_ids: Iterable[uuid.UUID],
+    for_update: bool = False,
 ) -> dict[uuid.UUID, Part]:
-    """The workspace's parts among ``part_ids``; ids of other workspaces are simply absent."""
+    """The workspace's parts among ``part_ids``; ids of other workspaces are simply absent.
+
+    ``for_update`` locks them (in id order, so two bulk writers cannot deadlock).
+    """
     ids = set(part_ids)
     if not ids:
         return {}
-    rows = await session.scalars(
-        select(Part).where(Part.workspace_id == workspace_id, Part.id.in_(ids))
-    )
+    stmt = select(Part).where(Part.workspace_id == workspace_id, Part.id.in_(ids))
+    rows = await session.scalars(_locked(stmt.order_by(Part.id)) if for_update else stmt)
     return {p.id: p for p in rows}
 
 
 async def update_part(
-    session: AsyncSession, *, access: Access, part_id: uuid.UUID, part_in: PartUpdate
+    session: AsyncSession,
+    *,
+    access: Access,
+    part_id: uuid.UUID,
+    part_in: PartUpdate,
+    expected: Expected | None = None,
 ) -> Part:
-    """Patch a part (engineer+; lifecycle changes manager+). Attributes are re-validated."""
-    part = await get_part(session, workspace_id=access.workspace.id, part_id=part_id)
+    """Patch a part (engineer+; lifecycle changes manager+). Attributes are re-validated.
+
+    The row is locked first, so ``expected`` (If-Match / ``version``) is checked against the
+    version this write replaces, and a stale one writes nothing. The write bumps ``version``.
+    """
+    part = await get_part(
+        session, workspace_id=access.workspace.id, part_id=part_id, for_update=True
+    )
+    (expected or Expected()).check(part.version, f"Part {part.part_number}")
     _require_manager_for_lifecycle(access, part_in.lifecycle, part.lifecycle)
     before = snapshot(part)
     changes = part_in.model_dump(exclude_unset=True)
+    changes.pop("version", None)  # the precondition, not a field to set
     tags = changes.pop("tags", None)
     for field, value in changes.items():
         if value is None and field in {"name", "domain", "uom", "lifecycle", "attributes"}:
@@ -226,6 +261,7 @@ async def update_part(
         before=before,
         after=snapshot(part),
     )
+    await session.flush()  # the ORM bumps ``version`` here: the response carries the new one
     return part
 
 
@@ -236,17 +272,26 @@ async def bulk_update(
     part_ids: Sequence[uuid.UUID],
     tags: Sequence[str] | None = None,
     lifecycle: Lifecycle | None = None,
-) -> int:
-    """Apply tags (engineer+) or a lifecycle (manager+) to selected parts, all or nothing."""
+    versions: Mapping[uuid.UUID, int] | None = None,
+) -> dict[uuid.UUID, int]:
+    """Apply tags (engineer+) or a lifecycle (manager+) to selected parts, all or nothing.
+
+    ``versions`` are the versions the client read of (some of) the parts: one stale version
+    refuses the whole action (409 VERSION_CONFLICT listing each stale part's current version).
+    Answers each part's new version.
+    """
     if lifecycle is not None and not access.role.at_least(Role.manager):
         raise Forbidden("Setting lifecycle needs the manager role.", code="INSUFFICIENT_ROLE")
-    parts = await parts_by_id(session, workspace_id=access.workspace.id, part_ids=part_ids)
+    parts = await parts_by_id(
+        session, workspace_id=access.workspace.id, part_ids=part_ids, for_update=True
+    )
     missing = set(part_ids) - set(parts)
     if missing:
         raise NotFound(
             f"{len(missing)} selected part(s) not found, e.g. {next(iter(missing))}.",
             code="PART_NOT_FOUND",
         )
+    _check_versions(parts, versions or {})
     for part in parts.values():
         before = snapshot(part)
         if tags:
@@ -264,7 +309,28 @@ async def bulk_update(
             before=before,
             after=snapshot(part),
         )
-    return len(parts)
+    await session.flush()  # the ORM bumps each ``version`` here: the response carries them
+    return {part.id: part.version for part in parts.values()}
+
+
+def _check_versions(parts: Mapping[uuid.UUID, Part], versions: Mapping[uuid.UUID, int]) -> None:
+    """Refuse a bulk action when a version the client read is no longer current."""
+    strays = set(versions) - set(parts)
+    if strays:
+        raise Invalid(
+            f"versions names {len(strays)} part(s) that are not selected, e.g. "
+            f"{next(iter(strays))}; give versions only for ids in partIds.",
+            code="INVALID_BULK_ACTION",
+        )
+    stale = [(parts[i], v) for i, v in versions.items() if parts[i].version != v]
+    if stale:
+        part, seen = stale[0]
+        raise Conflict(
+            f"{len(stale)} selected part(s) changed since you read them, e.g. "
+            f"{part.part_number} is at version {part.version}, not {seen}; nothing was saved.",
+            code="VERSION_CONFLICT",
+            parts=[{"id": str(p.id), "version": p.version} for p, _ in stale],
+        )
 
 
 # --- versions (revisions) ---------------------------------------------------------------------
