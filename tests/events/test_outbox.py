@@ -229,3 +229,18 @@ async def test_numbers_are_claimed_in_commit_order(live: Live):
     else:
         assert names == ["recorded first"]
     assert [r.seq for r in rows] == list(range(newest + 1, newest + 1 + len(rows)))
+
+
+async def test_the_event_is_the_audit_row(live: Live):
+    ws = workspace_name()
+    alice = await live.member("alice", ws, role="manager")
+    async with sse(live.base_url, alice.token, ws) as stream:
+        r = await alice.client.post("/v1/parts", json={"workspace": ws, "name": "Shim"})
+        assert r.status_code == 201, r.text
+        event = await stream.next(logged)
+    r = await alice.client.get("/v1/audit", params={"workspace": ws, "entity": "part"})
+    assert r.status_code == 200, r.text
+    [row] = r.json()["items"]
+    assert str(row["seq"]) == event.id
+    assert row["after"] == event.data["data"]
+    assert (row["entityId"], row["action"]) == (event.data["entity"]["id"], event.data["action"])

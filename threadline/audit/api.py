@@ -48,6 +48,7 @@ async def list_audit_events(
             action=e.action,
             before=e.before,
             after=e.after,
+            seq=e.seq,
         )
         for e in events
     ]

@@ -19,3 +19,5 @@ class AuditEventRead(ApiModel):
     action: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+    # The workspace's event number: the ``id`` of this change's live event (docs/events.md).
+    seq: int | None
