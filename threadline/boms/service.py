@@ -3,10 +3,12 @@ alternates, MBOM derivation and where-used. Services never commit; every write i
 
 from __future__ import annotations
 
+import enum
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -323,6 +325,7 @@ async def write_items(
     removed = _subtrees(deletes, parents)
     await _check_parts(session, access, changes, part_of, removed)
     _check_parents(parents, removed, bom.id)
+    previous = await _audited_lines(session, updates)
     versions = await _write(session, creates, updates, removed, parents)
     new_edges = {
         (part_of[p] if p else bom.assembly_part_id, part_of[i])
@@ -340,12 +343,55 @@ async def write_items(
         action="items",
         after={"created": len(creates), "updated": len(updates), "deleted": len(removed)},
     )
+    for line_id, (before, after) in previous.items():  # the live event says what changed
+        audit.record(
+            session, actor=access.user, workspace=ws, entity_type="bom_item", entity_id=line_id,
+            action="update", before=before, after=after,
+        )  # fmt: skip
     return {
         "created": len(creates),
         "updated": len(updates),
         "deleted": len(removed),
         "ids": written,
         "versions": [versions.get(i, 1) for i in written],  # new lines start at 1
+    }
+
+
+def _audited(value: Any) -> Any:
+    """A line's field value as the audit row holds it (numbers as the API shows them)."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+async def _audited_lines(
+    session: AsyncSession, updates: list[dict[str, Any]]
+) -> dict[uuid.UUID, tuple[dict[str, Any], dict[str, Any]]]:
+    """Each updated line's changed fields before and after the write (one read per batch)."""
+    fields = sorted({key for row in updates for key in row if key != "id"})
+    if not fields:
+        return {}
+    ids = [row["id"] for row in updates]
+    old: dict[uuid.UUID, Any] = {}
+    for start in range(0, len(ids), BATCH):
+        rows = await session.execute(
+            select(BomItem.id, *(getattr(BomItem, f) for f in fields)).where(
+                BomItem.id.in_(ids[start : start + BATCH])
+            )
+        )
+        old.update({r.id: r._mapping for r in rows})
+    return {
+        row["id"]: (
+            {k: _audited(old[row["id"]][k]) for k in row if k != "id"},
+            {k: _audited(v) for k, v in row.items() if k != "id"},
+        )
+        for row in updates
     }
 
 
