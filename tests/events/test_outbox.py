@@ -244,3 +244,31 @@ async def test_the_event_is_the_audit_row(live: Live):
     assert str(row["seq"]) == event.id
     assert row["after"] == event.data["data"]
     assert (row["entityId"], row["action"]) == (event.data["entity"]["id"], event.data["action"])
+
+
+async def test_a_bom_line_edit_says_what_changed(live: Live):
+    ws = workspace_name()
+    alice = await live.member("alice", ws)
+    c = alice.client
+    assembly = (await c.post("/v1/parts", json={"workspace": ws, "name": "Kit"})).json()
+    resistor = (await c.post("/v1/parts", json={"workspace": ws, "name": "R 10k"})).json()
+    r = await c.post(
+        "/v1/boms", json={"workspace": ws, "assemblyPartId": assembly["id"], "revision": "A"}
+    )
+    assert r.status_code == 201, r.text
+    bom = r.json()
+    r = await c.post(
+        f"/v1/boms/{bom['id']}/items",
+        json={"items": [{"childPartId": resistor["id"], "qty": 2, "refdes": "R1, R2"}]},
+    )
+    assert r.status_code == 200, r.text
+    [line_id] = r.json()["ids"]
+    async with sse(live.base_url, alice.token, ws) as stream:
+        r = await c.patch(f"/v1/boms/{bom['id']}/items/{line_id}", json={"qty": 3})
+        assert r.status_code == 200, r.text
+        batch = await stream.next(logged)
+        line = await stream.next(logged)
+    assert (batch.data["entity"]["type"], batch.data["data"]["updated"]) == ("bom", 1)
+    assert line.data["type"] == "bom"
+    assert line.data["entity"] == {"type": "bom_item", "id": line_id}
+    assert line.data["data"]["changes"] == {"qty": {"before": 2.0, "after": 3.0}}
