@@ -321,3 +321,112 @@ async def test_attach_and_detach_are_audited(erin, mia):
     assert updated["after"]["versionId"] == v2["versionId"]
     assert deleted["before"]["versionId"] == v2["versionId"] and deleted["after"] is None
     assert created["actor"] == "erin@example.com"
+
+
+# --- uploads that name their part -----------------------------------------------------------
+
+
+async def test_upload_with_item_id_answers_it_and_the_cascadia_face_lists_the_file(erin, ed):
+    part = await make_part(erin, "ASM-9")
+    first = await make_file(erin, "linked.step", itemId=part["id"])
+    assert first["itemId"] == part["id"]
+    meta = await erin.client.get(
+        "/v1/filemeta", params={"workspace": WORKSPACE, "filename": "linked.step"}
+    )
+    assert meta.json()["itemId"] == part["id"]
+    listed = (await ed.client.get(f"/api/items/{part['id']}/files")).json()["data"]
+    assert [f["id"] for f in listed["files"]] == [first["id"]]
+
+    # a later version keeps the link; a file without one gains it
+    again = await make_file(ed, "linked.step", username="erin", replace="true")
+    assert again["itemId"] == part["id"]
+    loose = await make_file(erin, "loose.step")
+    assert loose["itemId"] is None
+    linked = await make_file(erin, "loose.step", replace="true", itemId=part["id"])
+    assert linked["itemId"] == part["id"]
+
+    # another part's file is not silently moved
+    other = await make_part(erin, "ASM-9B")
+    r = await upload(erin.client, "linked.step", step_like("x"), replace="true", itemId=other["id"])
+    assert_problem(r, 409, "FILE_EXISTS")
+
+
+async def test_upload_with_a_bad_or_foreign_item_is_refused(erin, olga):
+    r = await upload(erin.client, "bad.step", step_like(), itemId="nope")
+    assert_problem(r, 400, "INVALID_FIELD")
+    foreign = await make_part(olga, "G-1", workspace="globex")
+    r = await upload(erin.client, "bad.step", step_like(), itemId=foreign["id"])
+    assert_problem(r, 404, "PART_NOT_FOUND")
+    r = await upload(erin.client, "bad.step", step_like(), itemId=str(uuid.uuid4()))
+    assert_problem(r, 404, "PART_NOT_FOUND")
+    listed = await erin.client.get("/v1/files", params={"workspace": WORKSPACE})
+    assert listed.json()["total"] == 0
+
+
+async def test_upload_with_a_revision_attaches_the_new_version(erin, ed, mia):
+    part = await make_part(erin, "ASM-10")
+    rev = await make_revision(erin, part, "A")
+    v1 = await make_file(erin, "rev.step", itemId=part["id"], partVersionId=rev["id"])
+    assert v1["attachmentId"] and v1["itemId"] == part["id"]
+    (row,) = (await erin.client.get(files_url(part, rev))).json()["items"]
+    assert (row["id"], row["versionId"]) == (v1["attachmentId"], v1["versionId"])
+
+    # the revision alone names its part; a new version re-pins the same attachment
+    v2 = await make_file(ed, "rev.step", username="erin", replace="true", partVersionId=rev["id"])
+    assert v2["attachmentId"] == v1["attachmentId"]
+    (row,) = (await erin.client.get(files_url(part, rev))).json()["items"]
+    assert row["versionId"] == v2["versionId"] and row["version"] == 2
+
+    # a stale base keeps the bytes as a conflict copy, which is not attached
+    r = await upload(
+        erin.client, "rev.step", step_like("c"), baseVersion="1-x", partVersionId=rev["id"]
+    )
+    conflict = assert_problem(r, 409, "VERSION_CONFLICT")
+    assert "attachmentId" not in conflict["file"]
+    (row,) = (await erin.client.get(files_url(part, rev))).json()["items"]
+    assert row["versionId"] == v2["versionId"]
+
+    # a released revision refuses the upload as a whole
+    await release(mia, part, rev)
+    r = await upload(
+        erin.client, "rev.step", step_like("r"), replace="true", partVersionId=rev["id"]
+    )
+    assert_problem(r, 409, "REVISION_FROZEN")
+    meta = await erin.client.get(
+        "/v1/filemeta", params={"workspace": WORKSPACE, "filename": "rev.step"}
+    )
+    assert meta.json()["version"] == 2
+    # a revision of another part, or of no part, is not found
+    other = await make_part(erin, "ASM-10B")
+    r = await upload(
+        erin.client, "x.step", step_like(), itemId=other["id"], partVersionId=rev["id"]
+    )
+    assert_problem(r, 404, "VERSION_NOT_FOUND")
+    r = await upload(erin.client, "x.step", step_like(), partVersionId=str(uuid.uuid4()))
+    assert_problem(r, 404, "VERSION_NOT_FOUND")
+
+
+async def test_batch_upload_with_a_revision_attaches_every_file(erin):
+    part = await make_part(erin, "ASM-11")
+    rev = await make_revision(erin, part, "A")
+    files = [
+        ("files[]", (n, step_like(n), "application/octet-stream")) for n in ("a.step", "b.pdf")
+    ]
+    r = await erin.client.post(
+        "/v1/uploads",
+        params={"workspace": WORKSPACE},
+        files=files,
+        data={"itemId": part["id"], "partVersionId": rev["id"]},
+    )
+    assert r.status_code == 200, r.text
+    assert all(i["itemId"] == part["id"] and i["attachmentId"] for i in r.json()["items"])
+    listed = (await erin.client.get(files_url(part, rev))).json()
+    assert [f["name"] for f in listed["items"]] == ["a.step", "b.pdf"]
+
+
+async def test_an_item_lock_refuses_an_upload_naming_the_item(erin, ed):
+    part = await make_part(erin, "ASM-12")
+    assert (await erin.client.post(f"/api/items/{part['id']}/lock")).status_code == 200
+    r = await upload(ed.client, "locked.step", step_like(), itemId=part["id"])
+    assert_problem(r, 423, "ITEM_LOCKED")
+    assert (await make_file(erin, "locked.step", itemId=part["id"]))["itemId"] == part["id"]

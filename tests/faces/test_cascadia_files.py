@@ -317,3 +317,29 @@ async def test_unknown_file_is_404(alice):
     assert_problem(
         await alice.client.post(f"/api/files/{missing}/checkout"), 404, "RESOURCE_NOT_FOUND"
     )
+
+
+async def test_bad_input_is_a_400_naming_the_field(alice):
+    """DESIGN's status list: bad input is 400 problem+json on this face too, never 422; the
+    ``errors`` list keeps the field-level detail."""
+    item = await make_item(alice.client, "MH-400")
+    cases = [
+        (alice.client.get("/api/files/not-a-uuid/metadata"), ["path", "file_id"]),
+        (alice.client.get("/api/files", params={"limit": 0}), ["query", "limit"]),
+        (alice.client.post(f"/api/items/{item}/lock", json={"force": "maybe"}), ["body", "force"]),
+        (
+            alice.client.post("/api/items/batch-checkout", json={"itemIds": [item]}),
+            ["body", "branchId"],
+        ),
+        (
+            alice.client.post("/api/files/batch-checkout", json={"fileIds": [1]}),
+            ["body", "fileIds", "0"],
+        ),
+    ]
+    for call, loc in cases:
+        problem = assert_problem(await call, 400, "VALIDATION_ERROR")
+        assert loc in [e["loc"] for e in problem["errors"]], problem
+    problem = assert_problem(
+        await alice.client.post(f"/api/items/{item}/checkout", json={}), 400, "BRANCH_REQUIRED"
+    )
+    assert "branchId" in problem["detail"]

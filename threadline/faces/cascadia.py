@@ -420,8 +420,6 @@ async def upload_to_item(item_id: uuid.UUID, request: Request, ctx: Ctx) -> JSON
             item_id=part.id,
             description=description,
         )
-        if outcome.file.item_id is None:
-            outcome.file.item_id = part.id
         out.append(
             {
                 "id": str(outcome.file.id),

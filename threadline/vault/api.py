@@ -3,18 +3,21 @@ Files & Uploads)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from threadline.auth.deps import Ctx
+from threadline.auth.deps import Ctx, RequestContext
 from threadline.errors import Invalid, UnsupportedMediaType
 from threadline.pagination import PageParams, page_params
 from threadline.ratelimit import rate_limit
 from threadline.schemas import Page
-from threadline.vault import branches, locks, service, uploads
+from threadline.vault import branches, items, locks, service, uploads
+from threadline.vault.items import UploadLink
 from threadline.vault.models import MAIN
+from threadline.vault.multipart import StreamedForm
 from threadline.vault.paths import check_branch_name, is_text
 from threadline.vault.schemas import (
     FileRead,
@@ -114,15 +117,46 @@ async def file_meta(
     }
 
 
-def _upload_result(outcome: service.UploadOutcome, f: Folder) -> dict[str, Any]:
-    return {
+def _upload_result(
+    outcome: service.UploadOutcome, f: Folder, attachment_id: uuid.UUID | None = None
+) -> dict[str, Any]:
+    result = {
         **file_read(outcome.file, f.access.workspace.name, f.owner.username).model_dump(
             mode="json", by_alias=True
         ),
         "versionId": str(outcome.version.id),
     }
+    if attachment_id is not None:
+        result["attachmentId"] = str(attachment_id)
+    return result
 
 
+async def _link(
+    ctx: RequestContext, f: Folder, form: StreamedForm, branch: str
+) -> UploadLink | None:
+    """The upload's optional ``itemId`` / ``partVersionId``, checked before anything is recorded."""
+    return await items.upload_link(
+        ctx.session,
+        access=f.access,
+        actor=ctx.user,
+        item_id=uploads.uuid_field(form, "itemId"),
+        part_version_id=uploads.uuid_field(form, "partVersionId"),
+        branch_name=branch,
+    )
+
+
+ITEM_FIELDS = {
+    "itemId": {
+        "type": "string",
+        "format": "uuid",
+        "description": "a part of the workspace the file belongs to (answered as itemId)",
+    },
+    "partVersionId": {
+        "type": "string",
+        "format": "uuid",
+        "description": "a revision of that part: the new version is attached to it",
+    },
+}
 UPLOAD_FORM = {
     "requestBody": {
         "required": True,
@@ -138,6 +172,7 @@ UPLOAD_FORM = {
                         "message": {"type": "string"},
                         "branch": {"type": "string", "default": MAIN},
                         "conflict": {"type": "string", "enum": ["copy", "reject"]},
+                        **ITEM_FIELDS,
                     },
                 }
             }
@@ -157,6 +192,7 @@ BATCH_FORM = {
                             "items": {"type": "string", "format": "binary"},
                         },
                         "replace": {"type": "boolean"},
+                        **ITEM_FIELDS,
                     },
                 }
             }
@@ -177,7 +213,8 @@ async def upload_file(
     username: str | None = Query(None, max_length=64),
 ) -> JSONResponse:
     """Upload with optimistic concurrency: 201 new file, 200 new version, 409 with a
-    materialised ``_conflict_`` copy when ``baseVersion`` is stale (``conflict=reject``: none)."""
+    materialised ``_conflict_`` copy when ``baseVersion`` is stale (``conflict=reject``: none);
+    ``itemId`` links the file to a part, ``partVersionId`` attaches the new version to it."""
     f = await service.folder(
         ctx.session, user=ctx.user, workspace=workspace, username=username, write=True
     )
@@ -195,6 +232,7 @@ async def upload_file(
     branch = check_branch_name(uploads.text(form, "branch", max_length=64) or MAIN)
     if branch != MAIN:  # a branch first written by upload gets its row (and Cascadia branchId)
         await branches.ensure_branch(ctx.session, f.access, branch, ctx.user)
+    link = await _link(ctx, f, form, branch)
     outcome = await service.upload(
         ctx.session,
         f=f,
@@ -205,9 +243,11 @@ async def upload_file(
         replace=uploads.flag(form, "replace"),
         message=uploads.text(form, "message", max_length=5000),
         branch=branch,
+        item_id=link.part.id if link else None,
         on_conflict="reject" if conflict == "reject" else "copy",
     )
-    body = _upload_result(outcome, f)
+    attached = await items.attach_upload(ctx.session, access=f.access, link=link, outcome=outcome)
+    body = _upload_result(outcome, f, attached)
     if outcome.conflict_with is not None:
         return JSONResponse(
             {
@@ -252,6 +292,7 @@ async def upload_files(
     if len(set(names)) != len(names):
         raise Invalid("The batch names the same file twice.", code="DUPLICATE_FILENAME")
     replace = uploads.flag(form, "replace")
+    link = await _link(ctx, f, form, MAIN)
     results = []
     for blob in blobs:
         outcome = await service.upload(
@@ -263,8 +304,12 @@ async def upload_files(
             base_version=None,
             replace=replace,
             message=None,
+            item_id=link.part.id if link else None,
         )
-        result = _upload_result(outcome, f)
+        attached = await items.attach_upload(
+            ctx.session, access=f.access, link=link, outcome=outcome
+        )
+        result = _upload_result(outcome, f, attached)
         result["status"] = (
             "conflict"
             if outcome.conflict_with

@@ -4,6 +4,7 @@ API, Item Checkout API): item locks across all branches and branch-scoped checko
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -12,13 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.audit import service as audit
 from threadline.auth.models import Role, User
 from threadline.auth.service import Access, require_role
+from threadline.catalog import attachments
 from threadline.catalog import service as catalog
-from threadline.catalog.models import Part
+from threadline.catalog.models import Part, PartVersion
 from threadline.db import iso, utcnow
 from threadline.errors import Conflict, Forbidden, Invalid, Locked, NotFound
 from threadline.vault import service
 from threadline.vault.models import Branch, ItemCheckout, ItemLock, VaultFile
-from threadline.vault.service import Folder
+from threadline.vault.service import Folder, UploadOutcome
 
 
 async def item_access(
@@ -164,6 +166,66 @@ async def ensure_can_add_files(
             f"on branch {branch_name}.",
             code="CHECKOUT_CONFLICT",
         )
+
+
+@dataclass(frozen=True)
+class UploadLink:
+    """Where a native upload's file belongs: a part (``itemId``) and, optionally, the part
+    revision its new version is attached to (``partVersionId``)."""
+
+    part: Part
+    revision: PartVersion | None
+
+
+async def upload_link(
+    session: AsyncSession,
+    *,
+    access: Access,
+    actor: User,
+    item_id: uuid.UUID | None,
+    part_version_id: uuid.UUID | None,
+    branch_name: str,
+) -> UploadLink | None:
+    """Check an upload's ``itemId``/``partVersionId`` before anything is recorded: the part
+    must be the workspace's (404 PART_NOT_FOUND), the revision the part's (404) and open
+    (409 REVISION_FROZEN / REVISION_NOT_EDITABLE), and no one else's item lock or checkout may
+    forbid adding files (423). A revision alone names its part."""
+    if item_id is None and part_version_id is None:
+        return None
+    if item_id is None:
+        item_id = await session.scalar(
+            select(PartVersion.part_id)
+            .join(Part, Part.id == PartVersion.part_id)
+            .where(PartVersion.id == part_version_id, Part.workspace_id == access.workspace.id)
+        )
+        if item_id is None:
+            raise NotFound(f"Version {part_version_id} not found.", code="VERSION_NOT_FOUND")
+    part = await catalog.get_part(session, workspace_id=access.workspace.id, part_id=item_id)
+    revision = None
+    if part_version_id is not None:
+        revision = await attachments.editable_version(
+            session, access=access, part=part, part_version_id=part_version_id
+        )
+    await ensure_can_add_files(session, actor=actor, part=part, branch_name=branch_name)
+    return UploadLink(part=part, revision=revision)
+
+
+async def attach_upload(
+    session: AsyncSession, *, access: Access, link: UploadLink | None, outcome: UploadOutcome
+) -> uuid.UUID | None:
+    """Attach the uploaded version to the link's revision (never a conflict copy); returns the
+    attachment's id."""
+    if link is None or link.revision is None or outcome.conflict_with is not None:
+        return None
+    attached = await attachments.attach(
+        session,
+        access=access,
+        part=link.part,
+        version=link.revision,
+        file=outcome.file,
+        file_version=outcome.version,
+    )
+    return attached.link.id
 
 
 async def upload_folder(

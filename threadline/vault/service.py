@@ -123,6 +123,7 @@ def snapshot(file: VaultFile) -> dict[str, Any]:
         "version": file.current_version,
         "sha256": file.sha256,
         "size": file.size,
+        "itemId": str(file.item_id) if file.item_id else None,
     }
 
 
@@ -219,7 +220,8 @@ async def upload(
     A new name becomes version 1. Over an existing file the caller must show the current etag
     (``baseVersion``) or ask to ``replace``; a stale or missing base does not overwrite: the
     bytes are kept as a ``<name>_conflict_<user>_<time>`` copy (or refused with 409 when
-    ``on_conflict="reject"``). Locks held by others answer 423.
+    ``on_conflict="reject"``). Locks held by others answer 423. ``item_id`` links the file to a
+    part (a Cascadia item): a file without one gains it, a file of another part answers 409.
     """
     current = await find_file(session, f, name, branch=branch, for_update=True)
     if current is None:
@@ -237,6 +239,11 @@ async def upload(
             record(session, actor, f.access.workspace, file, "create")
             return UploadOutcome(file=file, version=version)
     await locks.ensure_can_modify(session, actor=actor, file=current)
+    if item_id is not None and current.item_id not in (None, item_id):
+        raise Conflict(
+            f"{f.path(name)} belongs to another item; rename the file to attach it here.",
+            code="FILE_EXISTS",
+        )
     if replace or (
         base_version is not None and base_version in (current.etag, str(current.current_version))
     ):
@@ -244,6 +251,8 @@ async def upload(
         version = add_version(session, current, blob, actor=actor, message=message)
         if description is not None:
             current.description = description
+        if item_id is not None:
+            current.item_id = item_id
         await session.flush()  # the version id goes into the response
         record(session, actor, f.access.workspace, current, "version", before)
         return UploadOutcome(file=current, version=version)
@@ -254,7 +263,7 @@ async def upload(
     )
     if on_conflict == "reject":
         raise Conflict(why + ".", code="VERSION_CONFLICT", currentEtag=current.etag)
-    copy = await _conflict_copy(session, f, actor, current, blob, message)
+    copy = await _conflict_copy(session, f, actor, current, blob, message, item_id)
     return UploadOutcome(file=copy, version=copy.versions[-1], conflict_with=current)
 
 
@@ -265,13 +274,19 @@ async def _conflict_copy(
     original: VaultFile,
     blob: StoredBlob,
     message: str | None,
+    item_id: uuid.UUID | None,
 ) -> VaultFile:
     stamp = utcnow().strftime("%Y%m%dT%H%M%S")
     n = 1
     while True:
         name = conflict_name(original.name, actor.username, stamp, n)
         copy = new_file(
-            f, name, blob, original.branch, conflict_of_id=original.id, item_id=original.item_id
+            f,
+            name,
+            blob,
+            original.branch,
+            conflict_of_id=original.id,
+            item_id=original.item_id or item_id,
         )
         try:
             async with session.begin_nested():

@@ -3,6 +3,8 @@ straight into the blob store."""
 
 from __future__ import annotations
 
+import uuid
+
 from starlette.requests import Request
 
 from threadline.errors import Invalid
@@ -46,6 +48,17 @@ def flag(form: StreamedForm, name: str) -> bool:
     if value in ("true", "1", "yes", "on"):
         return True
     raise Invalid(f"{name} must be true or false, not {value!r}.", code="INVALID_FIELD")
+
+
+def uuid_field(form: StreamedForm, name: str) -> uuid.UUID | None:
+    """An optional id form field (400 when it is not a UUID)."""
+    value = (form.value(name) or "").strip()
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise Invalid(f"{name} must be a UUID, not {value[:50]!r}.", code="INVALID_FIELD") from None
 
 
 def text(form: StreamedForm, name: str, *, max_length: int) -> str | None:
