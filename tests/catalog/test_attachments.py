@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from tests.boms.test_analysis import counted
 from tests.conftest import Actor, MakeActor, assert_problem
 from tests.vault.helpers import step_like, upload
 from threadline.catalog import attachments
@@ -430,3 +431,36 @@ async def test_an_item_lock_refuses_an_upload_naming_the_item(erin, ed):
     r = await upload(ed.client, "locked.step", step_like(), itemId=part["id"])
     assert_problem(r, 423, "ITEM_LOCKED")
     assert (await make_file(erin, "locked.step", itemId=part["id"]))["itemId"] == part["id"]
+
+
+# --- statement counts ---------------------------------------------------------------------------
+
+
+async def test_listing_files_costs_the_same_however_many_are_attached(erin, engine):
+    async def build(number: str, revisions: int, files: int) -> tuple[dict, dict]:
+        part = await make_part(erin, number)
+        revs = [await make_revision(erin, part, f"R{n}") for n in range(revisions)]
+        for n in range(files):
+            file = await make_file(erin, f"{number}-{n}.step")
+            for rev in revs:
+                await attach(erin, part, rev, file["id"])
+        return part, revs[-1]
+
+    async def count(url: str) -> int:
+        with counted(engine) as statements:
+            response = await erin.client.get(url)
+        assert response.status_code == 200, response.text
+        return len(statements)
+
+    small, small_rev = await build("CNT-S", 1, 1)
+    large, large_rev = await build("CNT-L", 4, 6)
+
+    def urls(part: dict, rev: dict) -> list[str]:
+        return [f"/v1/parts/{part['id']}", files_url(part, rev)]
+
+    for url in urls(small, small_rev):
+        await count(url)  # warm up anything done once per token
+    small_counts = [await count(u) for u in urls(small, small_rev)]
+    assert small_counts == [await count(u) for u in urls(large, large_rev)]
+    detail = (await erin.client.get(f"/v1/parts/{large['id']}")).json()
+    assert len(detail["files"]) == 24
