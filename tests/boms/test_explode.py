@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.boms.factories import line, make_bom, make_part, new_id, walk, write_items
 from tests.conftest import Actor, MakeActor
 from threadline.boms import tree
+from threadline.boms.graph import TreeOptions
+from threadline.boms.models import Bom
 from threadline.boms.tree import Line, Structure, convert_cost, uuid_text
 from threadline.boms.warnings import item_warnings
 
@@ -45,6 +47,12 @@ NODE_KEYS = {
     "unitCost",
     "currency",
     "children",
+    "bomId",
+    "via",
+    "subBom",
+    "dnp",
+    "version",
+    "files",
 }
 ROLLUP_KEYS = {
     "itemId",
@@ -55,6 +63,9 @@ ROLLUP_KEYS = {
     "unitCost",
     "currency",
     "extendedCost",
+    "bomId",
+    "via",
+    "dnp",
 }
 
 Json = dict[str, Any]
@@ -160,18 +171,37 @@ def exact_json(value: Any) -> Any:
 # --- the model of record: tree.load_structure -------------------------------------------------
 
 
-async def structure_of(sessionmaker: Sessions, bom_id: str) -> Structure:
+async def structure_of(
+    sessionmaker: Sessions, bom_id: str, options: TreeOptions = TreeOptions()
+) -> Structure:
     async with sessionmaker() as session:
-        return await tree.load_structure(session, uuid.UUID(bom_id))
+        bom = await session.get(Bom, uuid.UUID(bom_id))
+        assert bom is not None
+        return await tree.load_structure(session, bom, options)
 
 
 def _attributes(value: Any) -> Any:
     return json.loads(value, parse_float=Decimal) if isinstance(value, str | bytes) else value
 
 
-def reference_node(line: Line) -> Json:
-    """One line and everything under it as the explosion documents it, from ``tree.Line``s."""
+def reference_node(line: Line, via: tuple[str, ...] = ()) -> Json:
+    """One line and everything under it as the explosion documents it, from ``tree.Line``s;
+    ``via``: the lines whose sub-BOMs lead to it."""
+    below = (*via, uuid_text(line.id)) if line.expanded else via
+    sub_bom = None
+    if line.expanded:
+        sub_bom = {
+            "id": uuid_text(line.sub_bom_id),
+            "revision": line.sub_bom_revision,
+            "status": str(line.sub_bom_status),
+        }
     return {
+        "bomId": uuid_text(line.bom_id),
+        "via": list(via),
+        "subBom": sub_bom,
+        "dnp": line.dnp,
+        "version": line.version,
+        "files": line.files,
         "id": uuid_text(line.id),
         "parentItemId": uuid_text(line.parent_item_id),
         "childPartId": uuid_text(line.child_part_id),
@@ -189,15 +219,18 @@ def reference_node(line: Line) -> Json:
         "alternates": line.alternates,
         "unitCost": line.unit_cost,
         "currency": line.currency,
-        "children": [reference_node(child) for child in line.children],
+        "children": [reference_node(child, below) for child in line.children],
     }
 
 
 def reference_warnings(structure: Structure) -> list[Json]:
-    """Every warning of every line in tree order (parents before children)."""
+    """Every warning of every line in tree order (parents before children), a line shown twice
+    (a sub-BOM used twice) warned about once."""
+    seen: set[Any] = set()
     return [
         warning
         for line in structure.walk()
+        if not (line.id in seen or seen.add(line.id))
         for warning in item_warnings(
             item_id=uuid_text(line.id),
             part_number=line.part_number,
@@ -211,16 +244,20 @@ def reference_warnings(structure: Structure) -> list[Json]:
 
 
 def reference_rollup(structure: Structure, base: str, rates: dict[str, Decimal]) -> Json:
-    """The rollup computed from the model of record: depth first, leaves costed."""
+    """The rollup computed from the model of record: depth first, leaves costed, DNP lines (and
+    what is under them) neither costed nor missing."""
     lines: list[Json] = []
     missing: list[Json] = []
     total = Decimal(0)
-    stack = [(root, Decimal(1)) for root in reversed(structure.roots)]
+    stack: list[tuple[Line, Decimal, tuple[str, ...], bool]] = [
+        (root, Decimal(1), (), False) for root in reversed(structure.roots)
+    ]
     while stack:
-        line, multiplier = stack.pop()
+        line, multiplier, via, dnp_above = stack.pop()
+        dnp = dnp_above or line.dnp
         extended = line.qty * multiplier
         cost: Decimal | None = None
-        if not line.children:
+        if not line.children and not dnp:
             unit = convert_cost(line.unit_cost, line.currency, base, rates)
             if unit is not None:
                 cost = unit * extended
@@ -234,20 +271,29 @@ def reference_rollup(structure: Structure, base: str, rates: dict[str, Decimal])
             "unitCost": line.unit_cost,
             "currency": line.currency,
             "extendedCost": cost,
+            "bomId": uuid_text(line.bom_id),
+            "via": list(via),
+            "dnp": dnp,
         }
         lines.append(row)
-        if not line.children and cost is None:
+        if not line.children and cost is None and not dnp:
             missing.append(row)
-        stack.extend((child, extended) for child in reversed(line.children))
+        below = (*via, uuid_text(line.id)) if line.expanded else via
+        stack.extend((child, extended, below, dnp) for child in reversed(line.children))
     return {"lines": lines, "missingCost": missing, "totalCost": total, "complete": not missing}
 
 
 async def assert_as_model_of_record(
-    sessionmaker: Sessions, bom_id: str, body: Json, *, tolerance: Decimal = SIX_PLACES
+    sessionmaker: Sessions,
+    bom_id: str,
+    body: Json,
+    *,
+    tolerance: Decimal = SIX_PLACES,
+    options: TreeOptions = TreeOptions(),
 ) -> Structure:
     """The explosion's items, line count and warnings equal what ``tree`` makes of the BOM."""
-    structure = await structure_of(sessionmaker, bom_id)
-    assert body["lineCount"] == len(structure.lines)
+    structure = await structure_of(sessionmaker, bom_id, options)
+    assert body["lineCount"] == sum(1 for _line in structure.walk())
     reference = [reference_node(root) for root in structure.roots]
     assert_matches(body["items"], reference, "$.items", tolerance)
     assert body["warnings"] == reference_warnings(structure)
@@ -256,7 +302,12 @@ async def assert_as_model_of_record(
         assert CANONICAL_UUID.fullmatch(node["id"]), node["id"]
         assert CANONICAL_UUID.fullmatch(node["childPartId"]), node["childPartId"]
         for child in node["children"]:
-            assert child["parentItemId"] == node["id"]
+            if node["subBom"] is None:
+                assert child["parentItemId"] == node["id"]
+                assert child["bomId"] == node["bomId"]
+            else:  # a sub-BOM's top line, shown under the line that expands into it
+                assert child["parentItemId"] is None
+                assert child["bomId"] == node["subBom"]["id"]
             assert child["level"] == node["level"] + 1
     assert all(node["parentItemId"] is None and node["level"] == 1 for node in body["items"])
     return structure

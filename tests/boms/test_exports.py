@@ -184,3 +184,49 @@ async def test_exports_are_scoped(mia, make_actor, bike):
         f"/v1/boms/{bike['id']}/export.erp.csv", params={"workspace": "other"}
     )
     assert_problem(response, 404, "BOM_NOT_FOUND")
+
+
+async def test_catalog_columns_and_dnp_round_trip_through_the_import(mia):
+    """The hierarchical export writes the part's manufacturer, MPN and KiCad/JLC attributes and
+    the DNP flag under the names the BOM import reads, so an export imports back as it was."""
+    c = mia.client
+    attributes = {
+        "value": "100nF",
+        "footprint": "Capacitor_SMD:C_0402_1005Metric",
+        "datasheet": "https://example.com/grm155.pdf",
+        "lcsc": "C1525",
+        "digikey": "490-1318-1-ND",
+        "mouser": "81-GRM155R61A104KA1D",
+    }
+    cap = await make_part(
+        c,
+        "GRM155R61A104KA01D",
+        manufacturerName="Murata",
+        manufacturerPartNumber="GRM155R61A104KA01D",
+        attributes=attributes,
+    )
+    top = await make_part(c, "BOARD-1")
+    bom = await make_bom(c, top["id"])
+    await write_items(
+        c,
+        bom["id"],
+        [line(cap, 2, refdes="C1, C2", dnp=False), line(cap, 1, refdes="C3", dnp=True)],
+    )
+    exported = await c.get(f"/v1/boms/{bom['id']}/export.csv")
+    rows = rows_of(exported)
+    fitted, spare = rows
+    assert (fitted["dnp"], spare["dnp"]) == ("false", "true")
+    assert (fitted["manufacturer_name"], fitted["manufacturer_part_number"]) == (
+        "Murata",
+        "GRM155R61A104KA01D",
+    )
+    assert {key: fitted[key] for key in attributes} == attributes
+    copy = await make_bom(c, top["id"], revision="B")
+    response = await c.post(
+        "/v1/boms/import",
+        data={"bomId": copy["id"]},
+        files={"file": ("board.csv", exported.content, "text/csv")},
+    )
+    assert response.status_code == 200, response.text
+    again = rows_of(await c.get(f"/v1/boms/{copy['id']}/export.csv"))
+    assert again == rows

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Response, UploadFile
@@ -15,6 +16,7 @@ from threadline.auth.service import Access
 from threadline.boms import effectivity, exports, importer, service, tree
 from threadline.boms.explode import cost_rollup as cost_rollup_of
 from threadline.boms.explode import explode
+from threadline.boms.graph import Expand, TreeOptions
 from threadline.boms.models import Bom, BomItemAlternate, BomType
 from threadline.boms.schemas import (
     AlternateRead,
@@ -45,6 +47,23 @@ from threadline.schemas import Page
 router = APIRouter(prefix="/v1", tags=["boms"])
 # Routes that build whole BOM trees in memory run with the cyclic collector paused.
 BULK = [Depends(bulk_request, scope="function")]
+
+
+def tree_options(
+    expand: Expand = Query(
+        "approved",
+        description="Sub-BOMs a line expands into: the approved revision (else the latest), "
+        "the latest revision, or none",
+    ),
+    levels: int | None = Query(
+        None, ge=1, description="Levels shown (1: the BOM's own top lines); all when omitted"
+    ),
+) -> TreeOptions:
+    """``?expand=approved|latest|none&levels=N`` of the whole-tree reads."""
+    return TreeOptions(expand=expand, levels=levels)
+
+
+Tree = Annotated[TreeOptions, Depends(tree_options)]
 
 
 async def bom_access(
@@ -128,12 +147,12 @@ async def list_boms(
     responses={200: {"description": "BOM header, tree and warnings"}},
 )
 async def get_bom(
-    bom_id: uuid.UUID, ctx: Ctx, workspace: str | None = Query(None, max_length=64)
+    bom_id: uuid.UUID, ctx: Ctx, options: Tree, workspace: str | None = Query(None, max_length=64)
 ) -> Response:
-    """BOM header plus the full indented tree (every level) and its warnings, in one call."""
+    """BOM header plus the indented tree through its sub-BOMs, and its warnings, in one call."""
     _access, bom = await bom_access(ctx, bom_id, "viewer", workspace)
     header = await _read(ctx, bom)
-    exploded = await explode(ctx.session, bom.id)
+    exploded = await explode(ctx.session, bom, options)
     body = {
         **header.model_dump(mode="json", by_alias=True),
         "lineCount": exploded.line_count,
@@ -263,30 +282,35 @@ async def reject_bom(bom_id: uuid.UUID, ctx: Ctx, body: BomReject | None = None)
 async def diff_boms(
     bom_id: uuid.UUID,
     ctx: Ctx,
+    options: Tree,
     workspace: str | None = Query(None, max_length=64),
     left_rev: str | None = Query(None, alias="leftRev", max_length=32),
     right_rev: str | None = Query(None, alias="rightRev", max_length=32),
 ) -> BomDiff:
-    """Compare two revisions of this BOM's assembly and type at every level."""
+    """Compare the trees of two revisions of this BOM's assembly and type at every level."""
     _access, bom = await bom_access(ctx, bom_id, "viewer", workspace)
     left = await service.revision_of(ctx.session, bom=bom, revision=left_rev)
     right = await service.revision_of(ctx.session, bom=bom, revision=right_rev)
     result = tree.diff(
-        await tree.load_structure(ctx.session, left.id, purpose="diff"),
-        await tree.load_structure(ctx.session, right.id, purpose="diff"),
+        await tree.load_structure(ctx.session, left, options, purpose="diff"),
+        await tree.load_structure(ctx.session, right, options, purpose="diff"),
     )
     return BomDiff(left=await _read(ctx, left), right=await _read(ctx, right), **result)
 
 
 @router.get("/boms/{bom_id}/cost-rollup", dependencies=BULK, responses={200: {"model": CostRollup}})
 async def cost_rollup(
-    bom_id: uuid.UUID, ctx: Ctx, workspace: str | None = Query(None, max_length=64)
+    bom_id: uuid.UUID, ctx: Ctx, options: Tree, workspace: str | None = Query(None, max_length=64)
 ) -> Response:
-    """Cost of one assembly over all levels, in the workspace currency, listing missing costs."""
+    """Cost of one assembly through its sub-BOMs in the workspace currency, with missing costs."""
     access, bom = await bom_access(ctx, bom_id, "viewer", workspace)
     settings = await bom_settings.load(ctx.session, access.workspace)
     result = await cost_rollup_of(
-        ctx.session, bom.id, base=settings.currency, rates=dict(settings.exchange_rates)
+        ctx.session,
+        bom,
+        base=settings.currency,
+        rates=dict(settings.exchange_rates),
+        options=options,
     )
     body = {
         "bomId": str(bom.id),
@@ -372,11 +396,11 @@ async def import_bom(
 
 
 async def _export(
-    ctx: RequestContext, bom_id: uuid.UUID, workspace: str | None, kind: str
+    ctx: RequestContext, bom_id: uuid.UUID, workspace: str | None, kind: str, options: TreeOptions
 ) -> Response:
     access, bom = await bom_access(ctx, bom_id, "viewer", workspace)
     assembly = await service.assembly_of(ctx.session, bom)
-    structure = await tree.load_structure(ctx.session, bom.id)
+    structure = await tree.load_structure(ctx.session, bom, options)
     settings = await bom_settings.load(ctx.session, access.workspace)
     rates: dict[str, Decimal] = dict(settings.exchange_rates)
     name = f"{assembly.part_number}-{bom.type.value}-{bom.revision}"
@@ -387,31 +411,31 @@ async def _export(
 
 @router.get("/boms/{bom_id}/export.csv", dependencies=BULK)
 async def export_csv(
-    bom_id: uuid.UUID, ctx: Ctx, workspace: str | None = Query(None, max_length=64)
+    bom_id: uuid.UUID, ctx: Ctx, options: Tree, workspace: str | None = Query(None, max_length=64)
 ) -> Response:
     """Hierarchical CSV with a level column, alternates, effectivity and cost."""
-    return await _export(ctx, bom_id, workspace, "csv")
+    return await _export(ctx, bom_id, workspace, "csv", options)
 
 
 @router.get("/boms/{bom_id}/export.xlsx", dependencies=BULK)
 async def export_xlsx(
-    bom_id: uuid.UUID, ctx: Ctx, workspace: str | None = Query(None, max_length=64)
+    bom_id: uuid.UUID, ctx: Ctx, options: Tree, workspace: str | None = Query(None, max_length=64)
 ) -> Response:
     """Hierarchical Excel workbook, same columns as the CSV."""
-    return await _export(ctx, bom_id, workspace, "xlsx")
+    return await _export(ctx, bom_id, workspace, "xlsx", options)
 
 
 @router.get("/boms/{bom_id}/export.erp.csv", dependencies=BULK)
 async def export_erp(
-    bom_id: uuid.UUID, ctx: Ctx, workspace: str | None = Query(None, max_length=64)
+    bom_id: uuid.UUID, ctx: Ctx, options: Tree, workspace: str | None = Query(None, max_length=64)
 ) -> Response:
     """ERP-friendly flattened parent/child CSV with normalised UoM and cost columns."""
-    return await _export(ctx, bom_id, workspace, "erp")
+    return await _export(ctx, bom_id, workspace, "erp", options)
 
 
 @router.get("/boms/{bom_id}/export.flat.csv", dependencies=BULK)
 async def export_flat(
-    bom_id: uuid.UUID, ctx: Ctx, workspace: str | None = Query(None, max_length=64)
+    bom_id: uuid.UUID, ctx: Ctx, options: Tree, workspace: str | None = Query(None, max_length=64)
 ) -> Response:
     """Consolidated list: total quantity of each part across all levels."""
-    return await _export(ctx, bom_id, workspace, "flat")
+    return await _export(ctx, bom_id, workspace, "flat", options)

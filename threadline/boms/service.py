@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 from threadline.audit import service as audit
 from threadline.auth.models import Role
 from threadline.auth.service import Access
-from threadline.boms import effectivity, tree
+from threadline.boms import effectivity, graph, tree
 from threadline.boms.models import AlternateApproval, Bom, BomItem, BomItemAlternate, BomType
 from threadline.boms.schemas import AlternateIn, BomCreate, BomItemFields, BomItemIn
 from threadline.catalog import service as catalog
@@ -820,7 +820,7 @@ async def set_alternates(
             code="INSUFFICIENT_ROLE",
         )
     line.alternates = result
-    line.updated_at = utcnow()  # a changed row: the ORM bumps (and checks) its version
+    line.updated_at = utcnow()  # a changed row: its flush bumps the version
     audit.record(
         session,
         actor=access.user,
@@ -921,10 +921,17 @@ async def copy_lines(session: AsyncSession, *, source_id: uuid.UUID, target_id: 
 
 
 async def where_used(
-    session: AsyncSession, *, workspace_id: uuid.UUID, part_id: uuid.UUID
+    session: AsyncSession,
+    *,
+    workspace_id: uuid.UUID,
+    part_id: uuid.UUID,
+    expand: graph.Expand = "approved",
 ) -> list[WhereUsedRow]:
-    """Each line using the part, once per path to a top assembly, with that path."""
-    walk = await tree.where_used_rows(session, workspace_id=workspace_id, part_id=part_id)
+    """Each line using the part, once per path to a top assembly, with that path: through the
+    sub-BOMs a tree expands into with ``expand`` (see :mod:`threadline.boms.graph`)."""
+    walk = await tree.where_used_rows(
+        session, workspace_id=workspace_id, part_id=part_id, expand=expand
+    )
     if not walk:
         return []
     # The path column lists the line ids walked so far (hex with or without dashes, by dialect).
@@ -943,12 +950,20 @@ async def where_used(
         ).all()
     }
     bom_ids = {info[i].bom_id for i in item_ids}
+    # Files of the assembly revision each BOM is for: its assembly_version_id, else the part's
+    # current revision (the rule BOM lines follow).
+    counts = graph.file_counts(workspace_id)
     boms = {
         row[0].id: row
         for row in (
             await session.execute(
-                select(Bom, Part.part_number)
+                select(Bom, Part.part_number, counts.count(Bom.assembly_version_id))
                 .join(Part, Part.id == Bom.assembly_part_id)
+                .outerjoin(counts.by_part, counts.by_part.c.part_id == Bom.assembly_part_id)
+                .outerjoin(
+                    counts.by_revision,
+                    counts.by_revision.c.part_version_id == Bom.assembly_version_id,
+                )
                 .where(Bom.id.in_(bom_ids))
             )
         ).all()
@@ -957,10 +972,10 @@ async def where_used(
     out = []
     for r in tops:
         chain = [*chains[r], r.item_id]  # bottom → top
-        top_bom, top_number = boms[info[chain[-1]].bom_id]
+        top_bom, top_number, _top_files = boms[info[chain[-1]].bom_id]
         path = [top_number] + [info[i].part_number for i in reversed(chain)]
         start = info[r.start_id]
-        bom, assembly_number = boms[start.bom_id]
+        bom, assembly_number, assembly_files = boms[start.bom_id]
         out.append(
             WhereUsedRow(
                 bom_id=bom.id,
@@ -975,6 +990,7 @@ async def where_used(
                 path=path,
                 top_bom_id=top_bom.id,
                 top_assembly_part_number=top_number,
+                files=assembly_files,
             )
         )
     assert all(row.path[-1] == target for row in out)

@@ -1,12 +1,14 @@
-"""BOM structure, set-based: one query loads every line of a BOM as a ``Line``, then an in-memory
-walk builds the diff and the exports. Where-used is one recursive CTE. (The explosion and the
-cost rollup, which return every line, render their JSON in the database: see ``explode``.)
+"""BOM structure, set-based: one query loads every line of a BOM and of the sub-BOMs its tree
+expands into (:mod:`threadline.boms.graph`) as ``Line``s, then an in-memory walk builds the
+tree, the diff and the exports. Where-used is one recursive CTE. (The explosion and the cost
+rollup, which return every line, render their JSON in the database: see ``explode``.)
 
 Nothing here issues a query per line (STYLE: set-based, not row-by-row).
 """
 
 from __future__ import annotations
 
+import copy
 import operator
 import typing
 import uuid
@@ -31,6 +33,14 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from threadline.boms.graph import (
+    NO_EXPANSION,
+    Expand,
+    LineSource,
+    TreeOptions,
+    has_lines_below,
+    is_chosen,
+)
 from threadline.boms.models import Bom, BomItem, BomItemAlternate
 from threadline.catalog.models import Part
 
@@ -68,9 +78,20 @@ class Line:
     reach_compliant: bool | None
     conflict_minerals: str | None
     part_uom: str
+    bom_id: Any  # the BOM the line belongs to (where a client edits it)
+    sub_bom_id: Any  # the BOM the line's part expands into, when it has one
+    sub_bom_revision: str | None
+    sub_bom_status: str | None
+    dnp: bool
+    version: int
+    files: int  # vault files attached to the child part revision the line stands for
+    manufacturer_name: str | None
+    manufacturer_part_number: str | None
+    part_attributes: Any  # the part's attributes: JSON text (or a dict, as ``attributes``)
     alternates: list[dict[str, Any]] = field(default_factory=list)
     children: list[Line] = field(default_factory=list)
     level: int = 1
+    expanded: bool = False  # its children are its sub-BOM's top lines
 
     def effectivity(self) -> dict[str, Any]:
         if (
@@ -96,50 +117,65 @@ NO_EFFECTIVITY: dict[str, Any] = dict.fromkeys(
     ("dateFrom", "dateTo", "serialFrom", "serialTo", "lotFrom", "lotTo")
 )
 
-_LINE_COLUMNS = (
-    type_coerce(BomItem.id, String),
-    type_coerce(BomItem.parent_item_id, String),
-    type_coerce(BomItem.child_part_id, String),
-    type_coerce(BomItem.child_version_id, String),
-    BomItem.qty,
-    BomItem.uom,
-    BomItem.refdes,
-    BomItem.notes,
-    BomItem.sort_index,
-    # The JSON text as stored: not parsed unless a caller needs it.
-    type_coerce(BomItem.attributes, String),
-    BomItem.date_from,
-    BomItem.date_to,
-    BomItem.serial_from,
-    BomItem.serial_to,
-    BomItem.lot_from,
-    BomItem.lot_to,
-    Part.part_number,
-    Part.name,
-    Part.unit_cost,
-    Part.currency,
-    Part.rohs_compliant,
-    Part.reach_compliant,
-    Part.conflict_minerals,
-    Part.uom,
-)
-# Columns a purpose never looks at are read as NULL literals, which cost the driver nothing:
-# a diff loads two whole BOMs, a rollup needs little more than quantities and costs.
-_UNUSED = {
-    "diff": {3, 9, 17, 18, 19, 20, 21, 22, 23},  # version, attributes, name .. part uom
-}
-_COLUMNS = {
-    purpose: tuple(
-        null().label(f"unused_{i}") if i in unused else column
-        for i, column in enumerate(_LINE_COLUMNS)
+
+def _line_columns(source: LineSource) -> tuple[Any, ...]:
+    """The columns of a ``Line``, in its fields' order."""
+    sub_id = type_coerce(source.sub.id, String) if source.sub is not None else null()
+    return (
+        type_coerce(BomItem.id, String),
+        type_coerce(BomItem.parent_item_id, String),
+        type_coerce(BomItem.child_part_id, String),
+        type_coerce(BomItem.child_version_id, String),
+        BomItem.qty,
+        BomItem.uom,
+        BomItem.refdes,
+        BomItem.notes,
+        BomItem.sort_index,
+        # The JSON text as stored: not parsed unless a caller needs it.
+        type_coerce(BomItem.attributes, String),
+        BomItem.date_from,
+        BomItem.date_to,
+        BomItem.serial_from,
+        BomItem.serial_to,
+        BomItem.lot_from,
+        BomItem.lot_to,
+        Part.part_number,
+        Part.name,
+        Part.unit_cost,
+        Part.currency,
+        Part.rohs_compliant,
+        Part.reach_compliant,
+        Part.conflict_minerals,
+        Part.uom,
+        type_coerce(BomItem.bom_id, String),
+        sub_id,  # the driver's id, as bom_id: the walk looks one up by the other
+        source.sub_revision,
+        source.sub_status,
+        BomItem.dnp,
+        BomItem.version,
+        source.files,
+        Part.manufacturer_name,
+        Part.manufacturer_part_number,
+        type_coerce(Part.attributes, String),
     )
-    for purpose, unused in _UNUSED.items()
+
+
+# Columns a purpose never looks at are read as NULL literals, which cost the driver nothing:
+# a diff loads two whole BOM trees.
+_UNUSED = {
+    "tree": frozenset[int](),
+    # version, attributes, name .. part uom, sub-BOM revision and status, version .. attributes
+    "diff": frozenset({3, 9, *range(17, 24), 26, 27, *range(29, 34)}),
 }
 
 
 @dataclass
 class Structure:
-    """A BOM's lines as a forest: ``roots`` in sort order, every line reachable from them."""
+    """A BOM's tree as a forest: ``roots`` in sort order, every line reachable from them.
+
+    ``lines`` holds every stored line read, by id; a line of a sub-BOM used twice appears twice
+    in the tree (the second time as a copy), so walk the tree to count what it shows.
+    """
 
     roots: list[Line]
     lines: dict[Any, Line]
@@ -155,38 +191,42 @@ class Structure:
 
 async def load_structure(
     session: AsyncSession,
-    bom_id: uuid.UUID,
+    bom: Bom,
+    options: TreeOptions = TreeOptions(),
     *,
     with_alternates: bool = True,
     purpose: typing.Literal["tree", "diff"] = "tree",
 ) -> Structure:
-    """Every line of ``bom_id`` in two statements (lines, alternates), arranged as a tree.
+    """The tree of ``bom`` — its lines and those of the sub-BOMs it expands into
+    (:mod:`threadline.boms.graph`) — in two statements (lines, alternates).
 
     ``purpose="diff"`` leaves out the columns a diff never reads.
     """
+    source = LineSource(bom, options)
+    unused = _UNUSED[purpose]
+    columns = [
+        null().label(f"unused_{i}") if i in unused else column
+        for i, column in enumerate(_line_columns(source))
+    ]
     # Core execution on the session's connection: the same transaction, minus the ORM's
     # per-row loading machinery (these rows are tuples, not entities).
     connection = await session.connection()
-    rows = (
-        await connection.execute(
-            select(*_COLUMNS.get(purpose, _LINE_COLUMNS))
-            .join(Part, Part.id == BomItem.child_part_id)
-            .where(BomItem.bom_id == bom_id)
-        )
-    ).all()
+    rows = (await connection.execute(source.statement(*columns, files=purpose == "tree"))).all()
     lines: dict[Any, Line] = {row[0]: Line(*typing.cast(tuple[Any, ...], row)) for row in rows}
     if with_alternates and lines:
         key = type_coerce(BomItemAlternate.item_id, String)  # the driver's id, as lines are keyed
-        for item_id, alternates in (await alternates_by_line(session, bom_id, key)).items():
+        grouped = await alternates_by_line(session, source.bom_filter(), key)
+        for item_id, alternates in grouped.items():
             lines[item_id].alternates = alternates
-    return arrange(lines)
+    return arrange(lines, driver_key(bom.id, connection.dialect.name), options)
 
 
 async def alternates_by_line(
-    session: AsyncSession, bom_id: uuid.UUID, key: ColumnElement[Any]
+    session: AsyncSession, boms: ColumnElement[bool], key: ColumnElement[Any]
 ) -> dict[Any, list[dict[str, Any]]]:
     """Every line's alternates as API dicts (by part number), keyed by ``key`` — an expression
-    of ``BomItemAlternate.item_id`` that matches how the caller keys its lines."""
+    of ``BomItemAlternate.item_id`` that matches how the caller keys its lines — for the lines
+    of the BOMs ``boms`` selects (a condition on ``BomItem.bom_id``)."""
     rows = (
         await session.execute(
             select(
@@ -198,7 +238,7 @@ async def alternates_by_line(
             )
             .join(Part, Part.id == BomItemAlternate.part_id)
             .join(BomItem, BomItem.id == BomItemAlternate.item_id)
-            .where(BomItem.bom_id == bom_id)
+            .where(boms)
             .order_by(Part.part_number)
         )
     ).all()
@@ -229,23 +269,54 @@ def uuid_text(value: Any) -> Any:
 _SIBLING_ORDER = operator.attrgetter("sort_index", "part_number", "id")
 
 
-def arrange(lines: dict[Any, Line]) -> Structure:
-    """Link children to parents, order siblings by (sortIndex, part number), set levels.
+def driver_key(bom_id: uuid.UUID, dialect: str) -> Any:
+    """``bom_id`` as the driver returns an id column (SQLite: 32 hex digits; asyncpg: its UUID,
+    equal to and hashed as ``uuid.UUID``)."""
+    return bom_id if dialect == "postgresql" else bom_id.hex
 
-    One global sort, then each line is appended to its parent in that order, so every group of
-    siblings comes out sorted without sorting each group.
+
+def arrange(lines: dict[Any, Line], root: Any, options: TreeOptions = NO_EXPANSION) -> Structure:
+    """Link children to parents and expanded lines to their sub-BOMs' top lines, order siblings
+    by (sortIndex, part number), set levels, down to ``options.depth``.
+
+    One global sort, then each line is appended to its parent's (or, at the top, its BOM's)
+    group in that order, so every group of siblings comes out sorted without sorting each group.
+    A line shown a second time (a sub-BOM used twice) is a copy, with children of its own.
     """
-    roots: list[Line] = []
+    below: dict[Any, list[Line]] = {}
     # Ids compare as the driver returns them (all of one type), so no per-line conversion.
-    ordered = sorted(lines.values(), key=_SIBLING_ORDER)
-    for line in ordered:
-        parent = lines.get(line.parent_item_id) if line.parent_item_id else None
-        (parent.children if parent else roots).append(line)
-    stack = [(root, 1) for root in roots]
+    for line in sorted(lines.values(), key=_SIBLING_ORDER):
+        parent = line.parent_item_id if line.parent_item_id in lines else line.bom_id
+        group = below.get(parent)
+        if group is None:
+            below[parent] = [line]
+        else:
+            group.append(line)
+    shown: set[Any] = set()
+
+    def occurrence(line: Line) -> Line:
+        if line.id in shown:
+            return copy.copy(line)
+        shown.add(line.id)
+        return line
+
+    depth = options.depth
+    roots = [occurrence(line) for line in below.get(root, [])]
+    stack = [(line, 1, frozenset((root,))) for line in roots]
     while stack:
-        line, level = stack.pop()
+        line, level, active = stack.pop()
         line.level = level
-        stack.extend((child, level + 1) for child in line.children)
+        children = below.get(line.id)
+        sub = line.sub_bom_id
+        if children is None and sub is not None and sub not in active:
+            line.expanded = True
+            children = below.get(sub)
+            active = active | {sub}
+        if children and (depth is None or level < depth):
+            line.children = [occurrence(child) for child in children]
+            stack.extend((child, level + 1, active) for child in line.children)
+        else:
+            line.children = []
     return Structure(roots=roots, lines=lines)
 
 
@@ -267,7 +338,7 @@ def convert_cost(
 # --- diff -------------------------------------------------------------------------------------
 
 
-DIFF_FIELDS = ("qty", "uom", "refdes", "notes", "alternates", "effectivity")
+DIFF_FIELDS = ("qty", "uom", "refdes", "notes", "dnp", "alternates", "effectivity")
 
 
 _SEP = "\x1f"
@@ -303,7 +374,7 @@ def _alternates_key(line: Line) -> list[str]:
 def _changes(before: Line, after: Line) -> dict[str, dict[str, Any]]:
     """The DIFF_FIELDS that differ between two matched lines (cheap when nothing does)."""
     changes: dict[str, dict[str, Any]] = {}
-    for name in ("qty", "uom", "refdes", "notes"):
+    for name in ("qty", "uom", "refdes", "notes", "dnp"):
         old, new = getattr(before, name), getattr(after, name)
         if old != new:
             changes[name] = {"from": old, "to": new}
@@ -352,13 +423,19 @@ def _diff_line(path: str, line: Line) -> dict[str, Any]:
 
 
 async def where_used_rows(
-    session: AsyncSession, *, workspace_id: uuid.UUID, part_id: uuid.UUID
+    session: AsyncSession,
+    *,
+    workspace_id: uuid.UUID,
+    part_id: uuid.UUID,
+    expand: Expand = "approved",
 ) -> Sequence[Any]:
     """Every line using ``part_id`` at any level, walking up in one recursive CTE.
 
-    Each step goes to the parent line in the same BOM, or — at a BOM's top level — to every line
-    in other BOMs that uses that BOM's assembly part. Rows carry the starting line, the line
-    reached, its BOM, the distance and the path of part numbers walked so far.
+    Each step goes to the parent line in the same BOM, or — at a BOM's top level, when that BOM
+    is the one its assembly expands into (:func:`graph.is_chosen` for ``expand``; never with
+    ``"none"``) — to every line in BOMs of the same type that uses the assembly and expands into
+    it (has no lines of its own below it): the paths a tree shows, read upwards. Rows carry the
+    starting line, the line reached, its BOM, the distance and the path of line ids walked.
     """
     item, parent, bom = aliased(BomItem), aliased(BomItem), aliased(Bom)
     sep = literal("\x1f")
@@ -376,7 +453,17 @@ async def where_used_rows(
         .cte("walk", recursive=True)
     )
     walk = start.alias()
-    here = aliased(Bom)
+    here, parent_bom = aliased(Bom), aliased(Bom)
+    step: ColumnElement[bool] = parent.id == walk.c.parent_item_id
+    if expand != "none":
+        step = or_(
+            step,
+            and_(
+                walk.c.parent_item_id.is_(None),
+                parent.child_part_id == here.assembly_part_id,
+                is_chosen(here, expand),
+            ),
+        )
     above = (
         select(
             walk.c.start_id,
@@ -388,16 +475,15 @@ async def where_used_rows(
         )
         .select_from(walk)
         .join(here, here.id == walk.c.bom_id)
-        .join(
-            parent,
-            or_(
-                parent.id == walk.c.parent_item_id,
-                and_(
-                    walk.c.parent_item_id.is_(None), parent.child_part_id == here.assembly_part_id
-                ),
-            ),
+        .join(parent, step)
+        .join(parent_bom, parent_bom.id == parent.bom_id)
+        .where(
+            walk.c.depth < MAX_DEPTH,
+            parent_bom.type == here.type,
+            # Within a BOM the parent has this line below it; across BOMs a line with lines
+            # of its own below it is not expanded.
+            or_(parent.id == walk.c.parent_item_id, ~has_lines_below(parent)),
         )
-        .where(walk.c.depth < MAX_DEPTH)
     )
     cte = start.union_all(above)
     top_bom = aliased(Bom)

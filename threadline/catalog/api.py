@@ -11,6 +11,7 @@ from threadline.auth.deps import Ctx, RequestContext
 from threadline.auth.models import Role
 from threadline.auth.service import Access
 from threadline.boms import service as boms
+from threadline.boms.graph import Expand
 from threadline.catalog import attachments, exports, importer, service
 from threadline.catalog import settings as bom_settings
 from threadline.catalog.attachments_schemas import AttachmentRead
@@ -253,11 +254,16 @@ async def reject_version(
 
 @router.get("/parts/{part_id}/where-used", response_model=list[WhereUsedRow])
 async def where_used(
-    part_id: uuid.UUID, ctx: Ctx, workspace: str | None = Query(None, max_length=64)
+    part_id: uuid.UUID,
+    ctx: Ctx,
+    workspace: str | None = Query(None, max_length=64),
+    expand: Expand = Query("approved", description="Sub-BOMs followed, as in the BOM tree"),
 ) -> list[WhereUsedRow]:
     """Every BOM line using the part at any level, with the path from each top assembly."""
     access, part = await part_access(ctx, part_id, "viewer", workspace)
-    return await boms.where_used(ctx.session, workspace_id=access.workspace.id, part_id=part.id)
+    return await boms.where_used(
+        ctx.session, workspace_id=access.workspace.id, part_id=part.id, expand=expand
+    )
 
 
 @router.get("/workspaces/{name}/bom-settings", response_model=BomSettingsModel)

@@ -147,6 +147,7 @@ class WhereUsedRow(ApiModel):
     path: list[str]  # part numbers from the top assembly down to this part
     top_bom_id: uuid.UUID
     top_assembly_part_number: str
+    files: int = 0  # vault files attached to the assembly revision the BOM is for
 
 
 class BomSettingsModel(BaseModel):
