@@ -41,7 +41,8 @@ def _run(*args: str) -> tuple[int, str]:
 
 def _upload_one(home: Path) -> str:
     """Create the owner, a workspace and one file version through the API; its SHA-256."""
-    assert _run("demo")[0] == 0  # migrates and creates the owner
+    assert _run("migrate")[0] == 0
+    assert _run("demo")[0] == 0  # creates the owner
     token = _run("token", "create", "admin@localhost")[1].split()[-1]
 
     async def go() -> str:
