@@ -14,7 +14,6 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -166,19 +165,6 @@ def install_error_handlers(app: FastAPI) -> None:
         code, title = _HTTP_CODES.get(exc.status_code, ("HTTP_ERROR", "Error"))
         return problem(
             exc.status_code, title, str(exc.detail), code, headers=dict(exc.headers or {})
-        )
-
-    @app.exception_handler(StaleDataError)
-    async def _stale(_request: Request, exc: StaleDataError) -> Response:
-        # A versioned row (part, BOM line) changed under a write that had read it unlocked:
-        # the ORM's ``WHERE version = ...`` matched nothing and the transaction rolled back.
-        log.info("stale write refused: %s", exc)
-        return problem(
-            409,
-            "Conflict",
-            "Another request changed this record while yours ran; nothing was saved. "
-            "Reload it and try again.",
-            "VERSION_CONFLICT",
         )
 
     @app.exception_handler(OperationalError)

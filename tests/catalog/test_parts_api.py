@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import uuid
 
 import openpyxl
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from tests.conftest import assert_problem
 from threadline.auth.models import Membership, Role, Workspace
@@ -856,3 +857,36 @@ async def test_a_parts_import_bumps_the_version_of_the_parts_it_updates(engineer
     assert response.status_code == 200, response.text
     after = (await engineer.client.get(f"{PARTS}/{part['id']}")).json()
     assert (after["name"], after["version"]) == ("After", 2)
+
+
+@contextlib.contextmanager
+def _counted(engine):
+    """SQL statements sent to the database while the block runs."""
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, _parameters, _context, _executemany):
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_bulk_versions_are_bumped_set_based(engineer, engine):
+    """Not one UPDATE per part: the statement count does not grow with the selection."""
+    counts = []
+    for size in (3, 30):
+        ids = [
+            (await create_part(engineer.client, partNumber=f"VS-{size}-{i}"))["id"]
+            for i in range(size)
+        ]
+        versions = dict.fromkeys(ids, 1)
+        with _counted(engine) as statements:
+            response = await _bulk(
+                engineer.client, partIds=ids, action="apply_tags", tags=["s"], versions=versions
+            )
+        assert response.json()["versions"] == dict.fromkeys(ids, 2), response.text
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts

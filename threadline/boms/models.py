@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from threadline.catalog.models import ApprovalStatus
-from threadline.db import Base, enum_column
+from threadline.db import Base, bump_version_on_update, enum_column
 
 
 class BomType(enum.StrEnum):
@@ -107,12 +107,13 @@ class BomItem(Base):
     dnp: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Optimistic concurrency: bumped by every write, checked against If-Match / ``version``.
     version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
-    # ORM flushes bump and check ``version`` (see Part); Core bulk UPDATEs bump it themselves.
-    __mapper_args__ = {"version_id_col": version}
 
     alternates: Mapped[list[BomItemAlternate]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True
     )
+
+
+bump_version_on_update(BomItem)
 
 
 class BomItemAlternate(Base):

@@ -292,11 +292,16 @@ async def _existing(
 ) -> dict[str, Part]:
     found: dict[str, Part] = {}
     for start in range(0, len(numbers), CHUNK):
+        # Locked until commit: an updated part's version bump (db.bump_version_on_update) then
+        # starts from the latest version, and a concurrent PATCH waits instead of being undone.
         rows = await session.scalars(
-            select(Part).where(
+            select(Part)
+            .where(
                 Part.workspace_id == workspace_id,
                 Part.part_number.in_(numbers[start : start + CHUNK]),
             )
+            .order_by(Part.id)
+            .with_for_update()
         )
         found.update({p.part_number: p for p in rows})
     return found

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from threadline.db import Base, enum_column
+from threadline.db import Base, bump_version_on_update, enum_column
 
 
 class Domain(enum.StrEnum):
@@ -70,9 +70,6 @@ class Part(Base):
     currency: Mapped[str | None] = mapped_column(String(3))
     # Optimistic concurrency: bumped by every write, checked against If-Match / ``version``.
     version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
-    # Every ORM flush of a part bumps ``version`` and updates only ``WHERE version = <read>``:
-    # a stale write fails (StaleDataError → 409) instead of silently overwriting.
-    __mapper_args__ = {"version_id_col": version}
 
     tag_rows: Mapped[list[PartTag]] = relationship(
         back_populates="part", cascade="all, delete-orphan", lazy="selectin"
@@ -84,6 +81,9 @@ class Part(Base):
     @property
     def tags(self) -> list[str]:
         return sorted(t.tag for t in self.tag_rows)
+
+
+bump_version_on_update(Part)
 
 
 class PartTag(Base):

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.audit import service as audit
@@ -22,6 +22,9 @@ from threadline.concurrency import Expected
 from threadline.db import utcnow
 from threadline.errors import Conflict, Forbidden, Invalid, NotFound
 from threadline.pagination import PageParams, Sortable, paginate
+
+# Ids per IN-list: well under SQLite's and asyncpg's bind-parameter limits.
+_ID_BATCH = 1000
 
 SORTABLE: dict[str, Sortable] = {
     "part_number": Part.part_number,
@@ -261,7 +264,7 @@ async def update_part(
         before=before,
         after=snapshot(part),
     )
-    await session.flush()  # the ORM bumps ``version`` here: the response carries the new one
+    await session.flush()  # bumps ``version`` (db.bump_version_on_update): the response shows it
     return part
 
 
@@ -292,13 +295,12 @@ async def bulk_update(
             code="PART_NOT_FOUND",
         )
     _check_versions(parts, versions or {})
-    for part in parts.values():
-        before = snapshot(part)
-        if tags:
+    before = {part.id: snapshot(part) for part in parts.values()}
+    if tags:
+        for part in parts.values():
             _set_tags(part, access.workspace.id, [*part.tags, *tags])
-        if lifecycle is not None:
-            part.lifecycle = lifecycle
-        part.updated_at = utcnow()
+    bumped = await _bump_versions(session, list(parts), lifecycle=lifecycle)
+    for part in parts.values():
         audit.record(
             session,
             actor=access.user,
@@ -306,11 +308,33 @@ async def bulk_update(
             entity_type="part",
             entity_id=part.id,
             action="bulk_update",
-            before=before,
+            before=before[part.id],
             after=snapshot(part),
         )
-    await session.flush()  # the ORM bumps each ``version`` here: the response carries them
-    return {part.id: part.version for part in parts.values()}
+    return bumped
+
+
+async def _bump_versions(
+    session: AsyncSession, part_ids: Sequence[uuid.UUID], *, lifecycle: Lifecycle | None
+) -> dict[uuid.UUID, int]:
+    """Bump ``version`` and ``updated_at`` (and set ``lifecycle``) of locked parts, set-based.
+
+    One UPDATE per batch of ids: an ORM flush would write (and version-check) each part on its
+    own. The session's parts are updated in place, so the audit snapshots see the new values.
+    """
+    values: dict[str, Any] = {"updated_at": utcnow(), "version": Part.version + 1}
+    if lifecycle is not None:
+        values["lifecycle"] = lifecycle
+    bumped: dict[uuid.UUID, int] = {}
+    for start in range(0, len(part_ids), _ID_BATCH):
+        rows = await session.execute(
+            update(Part)
+            .where(Part.id.in_(part_ids[start : start + _ID_BATCH]))
+            .values(values)
+            .returning(Part.id, Part.version)
+        )
+        bumped.update((part_id, version) for part_id, version in rows)
+    return bumped
 
 
 def _check_versions(parts: Mapping[uuid.UUID, Part], versions: Mapping[uuid.UUID, int]) -> None:
