@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from threadline import health
+from threadline import health, openapi
 from threadline.audit import api as audit_api
 from threadline.auth import api as auth_api
 from threadline.auth import workspaces_api
@@ -72,8 +72,11 @@ def create_app(
     app = FastAPI(
         title="Threadline",
         version="0.1.0",
-        summary="Digital thread server: CAD vault, parts catalog, BOMs, manufacturing execution.",
+        summary="Digital thread server: identity and workspaces, parts catalog, multi-level BOMs, "
+        "CAD vault, live events, collaboration.",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc come from threadline.openapi, on local assets
+        redoc_url=None,
     )
     app.state.runtime = runtime
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_json_bytes)
@@ -96,4 +99,5 @@ def create_app(
         events_api.router,
     ):
         app.include_router(router)
+    openapi.install(app)
     return app

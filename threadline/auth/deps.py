@@ -6,7 +6,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.auth import service
@@ -20,6 +21,17 @@ SESSION_COOKIE = "tl_session"
 CSRF_COOKIE = "tl_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# Declares personal tokens in the OpenAPI document, so /docs has an Authorize button and clients
+# know every signed-in route takes ``Authorization: Bearer tl_...``. The header itself is read by
+# ``_bearer`` below (auto_error=False: anonymous callers and cookies are decided there).
+BEARER_SCHEME = HTTPBearer(
+    scheme_name="personalToken",
+    bearerFormat="tl_...",
+    description="A personal API token (POST /api/tokens or `threadline token create`). "
+    "Bearer-authenticated writes need no CSRF header.",
+    auto_error=False,
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,7 @@ async def optional_principal(
     request: Request,
     session: AsyncSession = SessionDep,
     runtime: Runtime = Depends(get_runtime),
+    _declared: HTTPAuthorizationCredentials | None = Security(BEARER_SCHEME),
 ) -> Principal | None:
     """The caller, or None when anonymous. A bad bearer token is 401, never anonymous."""
     if (token := _bearer(request)) is not None:

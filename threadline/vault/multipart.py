@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
@@ -164,6 +165,11 @@ async def read_form(
         _abandon(writers_started)
         raise PayloadTooLarge(
             f"A file is larger than {max_file_bytes // (1024 * 1024)} MB."
+        ) from None
+    except MultipartParseError as exc:  # a body that is not multipart/form-data is bad input
+        _abandon(writers_started)
+        raise Invalid(
+            f"The multipart body is malformed ({exc}).", code="INVALID_MULTIPART"
         ) from None
     except BaseException:
         _abandon(writers_started)

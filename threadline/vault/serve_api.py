@@ -24,10 +24,27 @@ router = APIRouter(tags=["files"])
 # --- serving ----------------------------------------------------------------------------------
 
 
-@router.options("/v1/serve/{workspace}/{username}/{filename}")
-@router.options("/v1/serve-signed/{workspace}/{username}/{filename}")
-async def serve_preflight(request: Request) -> Response:
-    """CORS preflight for file viewers."""
+_PREFLIGHT_ANSWER: dict[int | str, dict[str, Any]] = {
+    204: {"description": "CORS headers when the Origin is allowed (CORS_ORIGINS)."}
+}
+
+
+@router.options(
+    "/v1/serve/{workspace}/{username}/{filename}",
+    status_code=204,
+    response_class=Response,
+    responses=_PREFLIGHT_ANSWER,
+)
+@router.options(
+    "/v1/serve-signed/{workspace}/{username}/{filename}",
+    status_code=204,
+    response_class=Response,
+    responses=_PREFLIGHT_ANSWER,
+)
+async def serve_preflight(
+    workspace: str, username: str, filename: str, request: Request
+) -> Response:
+    """CORS preflight for file viewers (the path is declared, not looked up: no sign-in here)."""
     return preflight(request, request.app.state.runtime.settings)
 
 
