@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from threadline.boms.graph import LineSource, TreeOptions
+from threadline.boms.graph import MAX_LEVELS, LineSource, TreeOptions
 from threadline.boms.models import Bom, BomItem, BomItemAlternate
 from threadline.boms.tree import alternates_by_line, convert_cost, uuid_text
 from threadline.boms.warnings import item_warnings
@@ -150,7 +150,7 @@ async def explode(
             append(tail)
             append(alternates.get(item_id, "[]"))
             below = children.get(item_id)
-            if below is None and sub is not None and sub not in active:
+            if below is None and sub is not None and sub not in active and level < MAX_LEVELS:
                 append(',"subBom":')
                 append(walk.sub_bom(sub, sub_revision, sub_status))
                 append(',"children":')
@@ -248,7 +248,7 @@ async def cost_rollup(
         extended = Decimal(qty) * multiplier
         below = children.get(item_id)
         below_bom, below_via, below_active = bom_key, via, active
-        if below is None and sub is not None and sub not in active:
+        if below is None and sub is not None and sub not in active and level < MAX_LEVELS:
             below = children.get(sub)
             below_bom, below_via, below_active = sub, walk.via(via, item_id), active | {sub}
         if depth is not None and level >= depth:

@@ -60,10 +60,9 @@ class TreeOptions:
 
     @property
     def depth(self) -> int | None:
-        """The deepest level shown, or None for every level of a BOM that is not expanded."""
-        if self.expand == "none":
-            return self.levels
-        return min(self.levels, MAX_LEVELS) if self.levels is not None else MAX_LEVELS
+        """The deepest level shown (None: every level; a line at MAX_LEVELS or deeper is not
+        expanded into its sub-BOM)."""
+        return self.levels
 
 
 NO_EXPANSION = TreeOptions(expand="none")

@@ -19,21 +19,25 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Integer,
     String,
     and_,
     cast,
+    exists,
     literal,
     null,
     or_,
     select,
+    true,
     type_coerce,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from threadline.boms.graph import (
+    MAX_LEVELS,
     NO_EXPANSION,
     Expand,
     LineSource,
@@ -292,6 +296,21 @@ def arrange(lines: dict[Any, Line], root: Any, options: TreeOptions = NO_EXPANSI
             below[parent] = [line]
         else:
             group.append(line)
+    depth = options.depth
+    if all(line.sub_bom_id is None for line in lines.values()):
+        # Nothing expands, so every line is shown once: link the groups as they are.
+        roots = below.get(root, [])
+        flat = [(line, 1) for line in roots]
+        while flat:
+            line, level = flat.pop()
+            line.level = level
+            children = below.get(line.id)
+            if children and (depth is None or level < depth):
+                line.children = children
+                flat.extend((child, level + 1) for child in children)
+            else:
+                line.children = []
+        return Structure(roots=roots, lines=lines)
     shown: set[Any] = set()
 
     def occurrence(line: Line) -> Line:
@@ -300,7 +319,6 @@ def arrange(lines: dict[Any, Line], root: Any, options: TreeOptions = NO_EXPANSI
         shown.add(line.id)
         return line
 
-    depth = options.depth
     roots = [occurrence(line) for line in below.get(root, [])]
     stack = [(line, 1, frozenset((root,))) for line in roots]
     while stack:
@@ -308,7 +326,7 @@ def arrange(lines: dict[Any, Line], root: Any, options: TreeOptions = NO_EXPANSI
         line.level = level
         children = below.get(line.id)
         sub = line.sub_bom_id
-        if children is None and sub is not None and sub not in active:
+        if children is None and sub is not None and sub not in active and level < MAX_LEVELS:
             line.expanded = True
             children = below.get(sub)
             active = active | {sub}
@@ -447,6 +465,7 @@ async def where_used_rows(
             item.bom_id.label("bom_id"),
             literal(1, Integer).label("depth"),
             cast(literal(""), String).label("path"),
+            literal(True, Boolean).label("valid"),
         )
         .join(bom, bom.id == item.bom_id)
         .where(item.child_part_id == part_id, bom.workspace_id == workspace_id)
@@ -454,16 +473,21 @@ async def where_used_rows(
     )
     walk = start.alias()
     here, parent_bom = aliased(Bom), aliased(Bom)
-    step: ColumnElement[bool] = parent.id == walk.c.parent_item_id
+    within = parent.id == walk.c.parent_item_id
+    step: ColumnElement[bool] = within
+    allowed: ColumnElement[bool] = true()
     if expand != "none":
+        # Across BOMs: from the top of the BOM its assembly expands into, to the lines of BOMs
+        # of the same type that use the assembly and have no lines of their own below them.
+        # The join stays an OR of two indexed equalities (a filter beside it makes PostgreSQL
+        # scan every line per step); a step it should not take is marked, not followed further,
+        # and left out of the answer.
         step = or_(
-            step,
-            and_(
-                walk.c.parent_item_id.is_(None),
-                parent.child_part_id == here.assembly_part_id,
-                is_chosen(here, expand),
-            ),
+            within,
+            and_(walk.c.parent_item_id.is_(None), parent.child_part_id == here.assembly_part_id),
         )
+        same_type = exists().where(parent_bom.id == parent.bom_id, parent_bom.type == here.type)
+        allowed = or_(within, and_(is_chosen(here, expand), same_type, ~has_lines_below(parent)))
     above = (
         select(
             walk.c.start_id,
@@ -472,18 +496,12 @@ async def where_used_rows(
             parent.bom_id,
             walk.c.depth + 1,
             cast(walk.c.path + sep + cast(walk.c.item_id, String), String),
+            allowed,
         )
         .select_from(walk)
         .join(here, here.id == walk.c.bom_id)
         .join(parent, step)
-        .join(parent_bom, parent_bom.id == parent.bom_id)
-        .where(
-            walk.c.depth < MAX_DEPTH,
-            parent_bom.type == here.type,
-            # Within a BOM the parent has this line below it; across BOMs a line with lines
-            # of its own below it is not expanded.
-            or_(parent.id == walk.c.parent_item_id, ~has_lines_below(parent)),
-        )
+        .where(walk.c.depth < MAX_DEPTH, walk.c.valid)
     )
     cte = start.union_all(above)
     top_bom = aliased(Bom)
@@ -491,6 +509,6 @@ async def where_used_rows(
         await session.execute(
             select(cte.c.start_id, cte.c.item_id, cte.c.depth, cte.c.path, cte.c.bom_id)
             .join(top_bom, top_bom.id == cte.c.bom_id)
-            .where(top_bom.workspace_id == workspace_id)
+            .where(top_bom.workspace_id == workspace_id, cte.c.valid)
         )
     ).all()
