@@ -21,6 +21,7 @@ from threadline.app import create_app
 from threadline.audit.models import AuditEvent
 from threadline.auth import service as auth
 from threadline.auth.models import Membership, Role, User, Workspace
+from threadline.boms.models import Bom
 from threadline.config import Settings
 from threadline.db import create_sessionmaker
 from threadline.ratelimit import RateLimiter
@@ -79,6 +80,8 @@ class Live:
             await client.aclose()
         async with create_sessionmaker(self.engine)() as session, session.begin():
             if self.workspace_ids:
+                # BOM lines hold their parts: the BOMs go first, then the cascade does the rest.
+                await session.execute(delete(Bom).where(Bom.workspace_id.in_(self.workspace_ids)))
                 await session.execute(delete(Workspace).where(Workspace.id.in_(self.workspace_ids)))
             if self.user_ids:
                 await session.execute(
