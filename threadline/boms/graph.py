@@ -182,10 +182,17 @@ class LineSource:
         workspace_id = root.workspace_id
         if self.expanding:
             self.reached: CTE | None = reached_boms(root, options.expand)
-            self.sub: Any = aliased(Bom, name="sub_bom")
-            self.sub_id: ColumnElement[Any] = cast(self.sub.id, Text)
-            self.sub_revision: ColumnElement[Any] = self.sub.revision
-            self.sub_status: ColumnElement[Any] = self.sub.status
+            # The BOM a line expands into is one the recursion reached: every reached BOM but
+            # the root is the one its assembly expands into, so a line finds its sub-BOM by a
+            # hash or index join on the assembly over those few rows, not a ranking per line.
+            self.sub: Any = (
+                select(Bom.id, Bom.assembly_part_id, Bom.revision, Bom.status)
+                .where(Bom.id.in_(select(self.reached.c.bom_id)), Bom.id != root.id)
+                .subquery("sub_bom")
+            )
+            self.sub_id: ColumnElement[Any] = cast(self.sub.c.id, Text)
+            self.sub_revision: ColumnElement[Any] = self.sub.c.revision
+            self.sub_status: ColumnElement[Any] = self.sub.c.status
         else:
             self.reached = self.sub = None
             self.sub_id = self.sub_revision = self.sub_status = null()
@@ -207,7 +214,7 @@ class LineSource:
             stmt = stmt.where(BomItem.bom_id == self.root.id)
         else:
             stmt = stmt.join(self.reached, self.reached.c.bom_id == BomItem.bom_id).outerjoin(
-                self.sub, expands_into(BomItem, self.sub, self.root.type, self.options.expand)
+                self.sub, self.sub.c.assembly_part_id == BomItem.child_part_id
             )
         if files:
             counts = self.file_counts

@@ -124,7 +124,7 @@ NO_EFFECTIVITY: dict[str, Any] = dict.fromkeys(
 
 def _line_columns(source: LineSource) -> tuple[Any, ...]:
     """The columns of a ``Line``, in its fields' order."""
-    sub_id = type_coerce(source.sub.id, String) if source.sub is not None else null()
+    sub_id = type_coerce(source.sub.c.id, String) if source.sub is not None else null()
     return (
         type_coerce(BomItem.id, String),
         type_coerce(BomItem.parent_item_id, String),
