@@ -117,10 +117,12 @@ def number_rows(session: Session) -> None:
     commit's own flush then writes them. Runs as each transaction commits."""
     if session.in_nested_transaction() or not session.info.get(_UNNUMBERED):
         return
-    session.flush()  # what a rolled-back savepoint recorded is gone by now
     by_workspace: dict[uuid.UUID, list[LoggedRow]] = {}
     for row, actor in session.info.pop(_UNNUMBERED):
-        if inspect(row).persistent and row.workspace_id is not None and row.seq is None:
+        # Pending rows go in with their number; rows already flushed get it by an UPDATE. What
+        # a rolled-back savepoint recorded is neither (the session has let go of it).
+        state = inspect(row)
+        if (state.pending or state.persistent) and row.workspace_id is not None and row.seq is None:
             by_workspace.setdefault(row.workspace_id, []).append((row, actor))
     # One fixed order, so two transactions claiming for the same workspaces never deadlock.
     for workspace_id in sorted(by_workspace):
