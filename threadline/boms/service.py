@@ -604,6 +604,8 @@ async def _write(
             "sort_index": 0,
             "attributes": {},
             **{key: None for key in optional if key in present},
+            # Not optional: a row that leaves it out is fitted, not NULL.
+            **({"dnp": False} if "dnp" in present else {}),
         }
         rows = [{**defaults, **c} for c in creates]
         await insert_rows(session, BomItem, rows)
