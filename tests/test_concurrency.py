@@ -111,6 +111,9 @@ async def _blocked_behind(connection: AsyncConnection, blocker: int) -> int:
         )
     )
     waits = {pid: set(blockers) for pid, blockers in rows}
+    # pg_stat_activity is snapshotted once per transaction: end it, or the next poll sees the
+    # same (stale) waiters forever.
+    await connection.rollback()
     behind: set[int] = set()
     frontier = {blocker}
     while frontier:
