@@ -60,7 +60,8 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def _admin(sql: str) -> None:
+async def admin_execute(sql: str) -> None:
+    """One statement on the test PostgreSQL server, outside a transaction (CREATE DATABASE)."""
     assert TEST_DATABASE_URL is not None
     engine = create_engine(normalise_database_url(TEST_DATABASE_URL))
     try:
@@ -78,12 +79,12 @@ def _database(home: Path) -> Iterator[str | None]:
         yield None
         return
     name = f"tl_live_{secrets.token_hex(4)}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin_execute(f'CREATE DATABASE "{name}"'))
     try:
         url = make_url(normalise_database_url(TEST_DATABASE_URL)).set(database=name)
         yield url.render_as_string(hide_password=False)
     finally:
-        asyncio.run(_admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        asyncio.run(admin_execute(f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
 @contextlib.contextmanager

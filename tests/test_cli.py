@@ -25,6 +25,7 @@ from sqlalchemy import make_url, text
 from typer.testing import CliRunner
 
 from tests.conftest import TEST_DATABASE_URL, requires_postgres
+from tests.live import admin_execute
 from threadline.auth import service as auth
 from threadline.auth.security import token_hash
 from threadline.cli import app
@@ -321,17 +322,6 @@ def test_schema_of_a_newer_release_is_refused(runner, home):
     assert "migrated by a newer Threadline (revision ffffffffffff)" in result.output
 
 
-async def _admin_execute(sql: str) -> None:
-    assert TEST_DATABASE_URL is not None
-    engine = create_engine(normalise_database_url(TEST_DATABASE_URL))
-    try:
-        async with engine.connect() as connection:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await connection.execute(text(sql))
-    finally:
-        await engine.dispose()
-
-
 async def _tables(url: str) -> list[str]:
     engine = create_engine(url)
     try:
@@ -349,7 +339,7 @@ def test_postgresql_database_without_schema_says_so_and_creates_nothing(tmp_path
     assert TEST_DATABASE_URL is not None
     name = f"tl_cli_{secrets.token_hex(4)}"
     url = make_url(normalise_database_url(TEST_DATABASE_URL)).set(database=name)
-    asyncio.run(_admin_execute(f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin_execute(f'CREATE DATABASE "{name}"'))
     try:
         env = _cli_env(tmp_path, THREADLINE_DATABASE_URL=url.render_as_string(hide_password=False))
 
@@ -363,7 +353,7 @@ def test_postgresql_database_without_schema_says_so_and_creates_nothing(tmp_path
         assert asyncio.run(_tables(url.render_as_string(hide_password=False))) == []
         assert list(tmp_path.iterdir()) == []
     finally:
-        asyncio.run(_admin_execute(f'DROP DATABASE "{name}"'))
+        asyncio.run(admin_execute(f'DROP DATABASE "{name}"'))
 
 
 # --- user set-password --------------------------------------------------------------------------
