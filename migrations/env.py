@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Literal
 
 from alembic import context
-from alembic.autogenerate.api import AutogenContext
-from sqlalchemy import JSON
 from sqlalchemy.engine import Connection
 
 from threadline.config import get_settings
-from threadline.db import Base, UTCDateTime, create_engine
+from threadline.db import Base, create_engine
+from threadline.migrate import render_item as _render_item
 from threadline.models import load_all_models
 
 load_all_models()
 target_metadata = Base.metadata
-
-
-def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
-    """Render Threadline's column types as plain SQLAlchemy types so migrations stand alone."""
-    if type_ == "type" and isinstance(obj, UTCDateTime):
-        return "sa.DateTime(timezone=True)"
-    if type_ == "type" and isinstance(obj, JSON) and "postgresql" in obj._variant_mapping:
-        autogen_context.imports.add("from sqlalchemy.dialects import postgresql")
-        return "sa.JSON().with_variant(postgresql.JSONB(), 'postgresql')"
-    return False
 
 
 def _configure(connection: Connection) -> None:

@@ -25,6 +25,7 @@ from threadline.events import api as events_api
 from threadline.events.broker import create_broker
 from threadline.events.presence import create_presence
 from threadline.faces import cascadia
+from threadline.mes import api as mes_api
 from threadline.middleware import BodyLimitMiddleware
 from threadline.perf import tune_for_serving
 from threadline.ratelimit import RateLimiter
@@ -96,6 +97,7 @@ def create_app(
         history_api.router,
         collab_api.router,
         cascadia.router,
+        mes_api.router,
         events_api.router,
     ):
         app.include_router(router)

@@ -96,7 +96,12 @@ class Base(DeclarativeBase):
     """Declarative base: every table has a UUID ``id`` and UTC ``created_at``/``updated_at``."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime, uuid.UUID: Uuid, dict[str, Any]: JSONDoc}
+    type_annotation_map = {
+        datetime: UTCDateTime,
+        uuid.UUID: Uuid,
+        dict[str, Any]: JSONDoc,
+        list[Any]: JSONDoc,
+    }
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -10,4 +10,11 @@ def load_all_models() -> None:
     import threadline.boms.models
     import threadline.catalog.models
     import threadline.collab.models
+    import threadline.jobs.models
+    import threadline.mes.crosscut.models
+    import threadline.mes.demand.models
+    import threadline.mes.files.models
+    import threadline.mes.people.models
+    import threadline.mes.process.models
+    import threadline.mes.shop.models
     import threadline.vault.models  # noqa: F401

@@ -1,0 +1,1 @@
+"""Durable jobs (DESIGN.md "MES face": long actions)."""

@@ -1,0 +1,3 @@
+"""ORM models of durable jobs."""
+
+from __future__ import annotations

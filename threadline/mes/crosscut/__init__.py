@@ -1,0 +1,1 @@
+"""MES room: crosscut (see threadline/mes/__init__.py)."""

@@ -1,0 +1,1 @@
+"""MES room: demand (see threadline/mes/__init__.py)."""

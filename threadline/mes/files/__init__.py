@@ -1,0 +1,1 @@
+"""MES room: files (see threadline/mes/__init__.py)."""

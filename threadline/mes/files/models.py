@@ -1,0 +1,3 @@
+"""ORM models of the MES files room."""
+
+from __future__ import annotations

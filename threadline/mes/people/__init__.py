@@ -1,0 +1,1 @@
+"""MES room: people (see threadline/mes/__init__.py)."""

@@ -1,0 +1,1 @@
+"""MES room: process (see threadline/mes/__init__.py)."""

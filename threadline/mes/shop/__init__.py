@@ -1,0 +1,1 @@
+"""MES room: shop (see threadline/mes/__init__.py)."""
