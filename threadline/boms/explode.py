@@ -59,6 +59,11 @@ _NO_EFFECTIVITY = orjson.dumps(dict.fromkeys(key for key, _column in _EFFECTIVIT
 # --- explosion -------------------------------------------------------------------------------
 
 
+# work_mem of the statement that reads a tree's lines (PostgreSQL): enough to sort 100k lines
+# with their JSON in memory.
+SORT_WORK_MEM = "256MB"
+
+
 @dataclass
 class Explosion:
     """The ``items`` array as JSON text, the line count and the warnings in tree order."""
@@ -296,6 +301,11 @@ async def _lines(
     NULL when none), the JSON object of the ``rendered`` fields, then the ``plain`` columns."""
     connection = await session.connection()
     dialect = connection.dialect.name
+    if dialect == "postgresql":
+        # The lines are sorted with their JSON (~0.5 kB a line); with the default 4 MB of
+        # work_mem a tree of 30k lines already sorted on disk (external merge, a third of the
+        # statement's time). Raised for this transaction only; PostgreSQL takes what it needs.
+        await connection.exec_driver_sql(f"SET LOCAL work_mem = '{SORT_WORK_MEM}'")
     rows: Sequence[Any] = (
         await connection.execute(
             source.statement(
