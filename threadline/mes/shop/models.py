@@ -72,3 +72,227 @@ class Manufacturer(BureauOwned, Base):
         ForeignKey("mes_manufacturers.id", ondelete="SET NULL")
     )
     custom_field_values: Mapped[list[Any] | None] = mapped_column()
+
+
+# --- the catalog: what the shop prints with and on ---------------------------------------------
+
+
+class Material(BureauOwned, Base):
+    """A kind of consumable (a polymer powder, a resin, a filament), not an amount of it
+    (mes-api-reference.txt ``/material/``)."""
+
+    __tablename__ = "mes_materials"
+
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(String(32))
+    units: Mapped[str] = mapped_column(String(16), default="cm3")
+    units_measurement_core: Mapped[str] = mapped_column(String(16), default="volume")
+    cost: Mapped[float | None]
+    density: Mapped[float | None]
+    color: Mapped[str | None] = mapped_column(String(32))
+    color_opacity: Mapped[float] = mapped_column(default=1.0)
+    manufacturer_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("mes_manufacturers.id", ondelete="SET NULL"), index=True
+    )
+    manufacturing_process: Mapped[str | None] = mapped_column(String(32))
+    material_family: Mapped[str | None] = mapped_column(String(32))
+    post_processing_seconds: Mapped[int] = mapped_column(default=0)
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    external_datasheet_url: Mapped[str | None] = mapped_column(String(2000))
+    identifiers: Mapped[list[Any] | None] = mapped_column()
+    is_prosper_integration_available: Mapped[bool] = mapped_column(
+        default=False, server_default=false()
+    )
+    swatch: Mapped[str | None] = mapped_column(String(2000))
+    third_party_fulfillment: Mapped[bool] = mapped_column(default=False, server_default=false())
+    thumbnail: Mapped[dict[str, Any] | None]
+    is_template: Mapped[bool] = mapped_column(default=False, server_default=false())
+    base_template_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("mes_materials.id", ondelete="SET NULL")
+    )
+    custom_field_values: Mapped[list[Any] | None] = mapped_column()
+
+
+class PrinterType(BureauOwned, Base):
+    """The model of a printer the bureau runs: build volume, materials, costs, timing
+    (mes-api-reference.txt ``/printer-type/``)."""
+
+    __tablename__ = "mes_printer_types"
+
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    manufacturer_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("mes_manufacturers.id", ondelete="SET NULL"), index=True
+    )
+    type: Mapped[str | None] = mapped_column(String(255))
+    manufacturing_process: Mapped[str | None] = mapped_column(String(32))
+    build_volume: Mapped[dict[str, Any] | None]
+    build_plate_shape: Mapped[str] = mapped_column(String(16), default="rectangular")
+    build_packer_type: Mapped[str] = mapped_column(String(32), default="pack2d")
+    material_mode: Mapped[str] = mapped_column(String(32), default="single_material")
+    min_packing_distance: Mapped[float | None] = mapped_column(default=5.0)
+    running_cost_per_hour: Mapped[float | None]
+    constant_overhead: Mapped[float | None]
+    overhead_per_line_item: Mapped[float | None]
+    material_cost_scale_factor: Mapped[int] = mapped_column(default=1)
+    print_cost_scale_factor: Mapped[int] = mapped_column(default=1)
+    time_before_print: Mapped[int] = mapped_column(default=0)  # seconds
+    time_after_print: Mapped[int] = mapped_column(default=0)  # seconds
+    # Historic means (seconds) that run tracking (next issue) maintains.
+    flow_time: Mapped[int | None]
+    flow_time_queued: Mapped[int | None]
+    edit_group: Mapped[str | None] = mapped_column(String(2000))
+    integrated: Mapped[bool] = mapped_column(default=False, server_default=false())
+    is_modular: Mapped[bool] = mapped_column(default=False, server_default=false())
+    infill_strategies: Mapped[list[Any] | None] = mapped_column()
+    support_strategies: Mapped[list[Any] | None] = mapped_column()
+    custom_print_time_estimator: Mapped[str | None] = mapped_column(String(2000))
+    is_template: Mapped[bool] = mapped_column(default=False, server_default=false())
+    base_template_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("mes_printer_types.id", ondelete="SET NULL")
+    )
+
+
+class PrinterTypeMaterial(Base):
+    """``printer-type.materials``: the materials a printer type can consume, in order."""
+
+    __tablename__ = "mes_printer_type_materials"
+    __table_args__ = (UniqueConstraint("printer_type_id", "material_id"),)
+
+    printer_type_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("mes_printer_types.id", ondelete="CASCADE"), index=True
+    )
+    material_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("mes_materials.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class Printer(BureauOwned, Base):
+    """One physical printer of a printer type at a location (mes-api-reference.txt
+    ``/printer/``). Its queue is the runs of the next issue; it has no status of its own."""
+
+    __tablename__ = "mes_printers"
+
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    printer_type_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("mes_printer_types.id", ondelete="RESTRICT"), index=True
+    )
+    location_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("mes_locations.id", ondelete="RESTRICT"), index=True
+    )
+    sub_location_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("mes_sub_locations.id", ondelete="RESTRICT"), index=True
+    )
+    in_progress_max: Mapped[int] = mapped_column(default=1)
+    archived: Mapped[datetime | None]
+    modeler: Mapped[str | None] = mapped_column(String(2000))
+    flow_time: Mapped[int | None]
+    flow_time_queued: Mapped[int | None]
+    updated_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+
+class PostProcessorType(BureauOwned, Base):
+    """A kind of post-processing the bureau offers: sanding, dyeing, a caustic bath
+    (mes-api-reference.txt ``/post-processor-type/``)."""
+
+    __tablename__ = "mes_post_processor_types"
+    __table_args__ = (
+        # "One of each type allowed per bureau" (special_type): at most one, by index.
+        Index(
+            "uq_mes_post_processor_types_special_type",
+            "workspace_id",
+            "special_type",
+            unique=True,
+            sqlite_where=text("special_type IS NOT NULL"),
+            postgresql_where=text("special_type IS NOT NULL"),
+        ),
+    )
+
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    duration: Mapped[int | None]  # seconds
+    cost: Mapped[float | None]  # per minute
+    overhead_cost_per_run: Mapped[float] = mapped_column(default=0.0)
+    overhead_cost_per_piece_in_run: Mapped[float] = mapped_column(default=0.0)
+    batching_strategy: Mapped[str] = mapped_column(String(32), default="match_previous")
+    number_of_parts: Mapped[int | None]
+    build_volume: Mapped[dict[str, Any] | None]
+    min_packing_distance: Mapped[float | None]
+    in_progress_max: Mapped[int] = mapped_column(default=10)
+    manufacturer_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("mes_manufacturers.id", ondelete="SET NULL"), index=True
+    )
+    edit_group: Mapped[str | None] = mapped_column(String(2000))
+    special_type: Mapped[str | None] = mapped_column(String(32))
+    integrated: Mapped[bool] = mapped_column(default=False, server_default=false())
+    is_modular: Mapped[bool] = mapped_column(default=False, server_default=false())
+    archived: Mapped[datetime | None]
+    flow_time: Mapped[int | None]
+    flow_time_queued: Mapped[int | None]
+
+
+class PostProcessorTypeMaterial(Base):
+    """``post-processor-type.materials``, in order."""
+
+    __tablename__ = "mes_post_processor_type_materials"
+    __table_args__ = (UniqueConstraint("post_processor_type_id", "material_id"),)
+
+    post_processor_type_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("mes_post_processor_types.id", ondelete="CASCADE"), index=True
+    )
+    material_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("mes_materials.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class PostProcessor(BureauOwned, Base):
+    """One post-processing station of a type, at a location or outsourced (``is_service``)
+    (mes-api-reference.txt ``/post-processor/``)."""
+
+    __tablename__ = "mes_post_processors"
+
+    name: Mapped[str | None] = mapped_column(String(255), index=True)
+    post_processor_type_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("mes_post_processor_types.id", ondelete="RESTRICT"), index=True
+    )
+    location_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("mes_locations.id", ondelete="RESTRICT"), index=True
+    )
+    sub_location_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("mes_sub_locations.id", ondelete="RESTRICT"), index=True
+    )
+    is_service: Mapped[bool] = mapped_column(default=False, server_default=false())
+    duration: Mapped[int | None]  # seconds
+    archived: Mapped[datetime | None]
+    modeler: Mapped[str | None] = mapped_column(String(2000))
+    flow_time: Mapped[int | None]
+    flow_time_queued: Mapped[int | None]
+    updated_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+
+class Shipping(BureauOwned, Base):
+    """A way the bureau ships (a workstation type and its station in one, not a shipment)
+    (mes-api-reference.txt ``/shipping/``)."""
+
+    __tablename__ = "mes_shippings"
+    __table_args__ = (UniqueConstraint("workspace_id", "region", "name"),)
+
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    region: Mapped[str] = mapped_column(String(32))
+    cost: Mapped[float | None]
+    batching_strategy: Mapped[str] = mapped_column(String(32), default="single")
+    number_of_parts: Mapped[int | None]
+    build_volume: Mapped[dict[str, Any] | None]
+    min_packing_distance: Mapped[float | None]
+    in_progress_max: Mapped[int | None]
+    flow_time: Mapped[int | None]
+    flow_time_queued: Mapped[int | None]
