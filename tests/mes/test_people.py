@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from tests.conftest import MakeActor, assert_problem
 from tests.mes.conftest import Mes
@@ -270,3 +271,31 @@ async def test_bureau_post_makes_the_caller_owner(mes: Mes, sessionmaker) -> Non
 async def test_unauthenticated_is_401_everywhere(client: httpx.AsyncClient) -> None:
     for path in ("/mes/users/", "/mes/role/", "/mes/bureau/", "/mes/api_tokens/"):
         assert_problem(await client.get(path), 401, "UNAUTHENTICATED")
+
+
+@contextlib.contextmanager
+def _counted(engine):
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, _parameters, _context, _executemany):
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_lists_are_set_based(make_actor: MakeActor, mes: Mes, engine) -> None:
+    """LIST /users/ and /role/ send as many statements for 3 users as for 13."""
+    counts = []
+    for size in (2, 10):  # users added this round: 3, then 13 in the bureau
+        for i in range(size):
+            await mes.create("users", {"email": f"u{size}-{i}@example.com"})
+        await mes.list("role")  # roles exist from here on (the first LIST materialises them)
+        with _counted(engine) as statements:
+            await mes.list("users")
+            await mes.list("role")
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts

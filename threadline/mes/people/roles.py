@@ -21,7 +21,7 @@ from threadline.db import new_id, utcnow
 from threadline.errors import Invalid, NotFound
 from threadline.mes.face import Filter, ListQuery, MesContext
 from threadline.mes.people.models import MesRole
-from threadline.mes.resources import Links, Rules, Values, workspace_of
+from threadline.mes.resources import REGISTRY, Links, Rules, Values, workspace_of
 
 # Highest first, as the reference lists them.
 MES_ROLES = (
@@ -195,15 +195,19 @@ class RoleRules(Rules):
         users = {
             u.id: u for u in await ctx.session.scalars(select(User).where(User.id.in_(user_ids)))
         }
+        located = {row.location_id for row in rows if row.location_id is not None}
+        # No foreign key can name the location (see MesRole): a deleted one reads as null.
+        existing = await _existing_locations(ctx, located)
         out: dict[uuid.UUID, Values] = {}
         for row in rows:
             user = users[row.user_id]
+            location = row.location_id if row.location_id in existing else None
             out[row.id] = {
                 "name": user.name,
                 "username": user.username,
                 "emails": [user.email],
                 "csrf_token": None,
-                "highest_only": None,
+                "location": ctx.uri("location", location) if location else None,
             }
         return out
 
@@ -214,6 +218,16 @@ class RoleRules(Rules):
 
     def custom_filters(self) -> dict[str, Any]:
         return {"highest_only": _highest_only}
+
+
+async def _existing_locations(ctx: MesContext, ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    if not ids:
+        return set()
+    location = REGISTRY["location"]
+    found = await ctx.session.scalars(
+        select(location.attr("id")).where(location.attr("id").in_(ids))
+    )
+    return set(found)
 
 
 def may_view(ctx: MesContext, row: MesRole) -> bool:

@@ -292,6 +292,12 @@ async def update(ctx: MesContext, row: Row, body: dict[str, Any]) -> None:
     values = parse(body)
     user, workspace_id = row.user, values.pop("bureau", None) or row.workspace_id
     ctx.require(workspace_id, Role.viewer)
+    if workspace_id != row.workspace_id and not await ctx.session.scalar(
+        select(Membership.id).where(
+            Membership.workspace_id == workspace_id, Membership.user_id == user.id
+        )
+    ):
+        raise NotFound("The requested user cannot be found.", code="RESOURCE_NOT_FOUND")
     is_self = user.id == ctx.user.id
     manager = ctx.roles[workspace_id].at_least(Role.manager)
     if not (is_self or manager):
