@@ -299,3 +299,25 @@ async def test_lists_are_set_based(make_actor: MakeActor, mes: Mes, engine) -> N
             await mes.list("role")
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
+
+
+async def test_user_put_naming_a_bureau_they_are_not_in_is_404(mes: Mes) -> None:
+    second = await mes.create("bureau", {"name": "Annex"})
+    worker = await mes.create("users", {"email": "annie@example.com", "bureau": second})
+    first = next(b["uri"] for b in (await mes.list("bureau"))["resources"] if b["uri"] != second)
+    response = await mes.client.put(worker, json={"bureau": first, "company": "x"})
+    assert_problem(response, 404, "RESOURCE_NOT_FOUND")
+    await mes.update(worker, {"bureau": second, "company": "Annex Ltd"})
+    got = await mes.get(worker)
+    assert got["company"] == "Annex Ltd" and got["bureau"] == second
+
+
+async def test_role_of_a_deleted_location_reads_null(make_actor: MakeActor, mes: Mes) -> None:
+    worker = await make_actor("dora", workspace="acme", role="engineer")
+    location = await mes.create("location", {"name": "Gone", "address": "x"})
+    uri = await mes.create(
+        "role",
+        {"user": f"/mes/users/{worker.user.id}/", "role": "location-user", "location": location},
+    )
+    await mes.delete(location)
+    assert (await mes.get(uri))["location"] is None

@@ -81,7 +81,8 @@ def parse_login(body: dict[str, Any]) -> tuple[str, str]:
 
 def session_body(ctx: MesContext, user: User, token: str | None = None) -> dict[str, Any]:
     """The session as the reference shows it: the signed-in user, plus the bearer ``token``
-    right after logging in."""
+    right after logging in. Password sessions only, never ephemeral nor impersonating; ``tos``
+    and ``is_self_registered`` are each bureau's record (``/users/``), not the session's."""
     body: dict[str, Any] = {
         "uri": ctx.uri("users", user.id),
         "uuid": str(user.id),
@@ -91,8 +92,6 @@ def session_body(ctx: MesContext, user: User, token: str | None = None) -> dict[
         "logon_type": "password",
         "ephemeral": False,
         "impersonating": None,
-        "is_self_registered": False,
-        "tos": False,
         "autologout_after": None,
         "bureaus": [ctx.uri("bureau", ws) for ws in ctx.bureau_ids],
     }

@@ -104,7 +104,7 @@ def render(ctx: MesContext, row: Row) -> dict[str, Any]:
         "address": record.address if record else None,
         "company": record.company if record else None,
         "archived": bool(record and record.archived),
-        "blocked_until": _iso(record.blocked_until) if record else None,
+        "blocked_until": iso(record.blocked_until) if record else None,
         "contactless_enabled": False,
         "context": record.context if record else None,
         "conversion_expert_uuid": None,
@@ -112,19 +112,13 @@ def render(ctx: MesContext, row: Row) -> dict[str, Any]:
         "login": user.is_active,
         "qr_logon_code": None,
         "tos": bool(record and record.tos),
-        "created": _iso(user.created_at),
-        "updated": _iso(user.updated_at),
+        "created": iso(user.created_at),
+        "updated": iso(user.updated_at),
     }
 
 
-def _iso(value: Any) -> str | None:
-    return iso(value)
-
-
-def _bureaus(ctx: MesContext, query: ListQuery | None) -> list[uuid.UUID]:
+def _bureaus(ctx: MesContext, query: ListQuery) -> list[uuid.UUID]:
     wanted = list(ctx.bureau_ids)
-    if query is None:
-        return wanted
     for flt in query.filters:
         if flt.name == "bureau":
             named = {
@@ -362,7 +356,7 @@ async def _check_may_suspend(
 
 
 def _plain(value: Any) -> Any:
-    return _iso(value) if hasattr(value, "isoformat") else value
+    return iso(value) if hasattr(value, "isoformat") else value
 
 
 def _audit(
