@@ -584,6 +584,46 @@ def record(
     )
 
 
+# --- custom field values ----------------------------------------------------------------------
+
+CUSTOM_FIELD_VALUES = "custom_field_values"
+# (ctx, resource, bureau id, values sent or None, the row's current values or None, creating)
+# → the values to store. Registered by mes/crosscut, which owns the definitions.
+CustomFieldCheck = Callable[
+    [MesContext, Resource, uuid.UUID, Any, Any, bool], Awaitable[list[Any] | None]
+]
+_custom_field_checks: list[CustomFieldCheck] = []
+
+
+def register_custom_field_check(check: CustomFieldCheck) -> None:
+    """Have every create and update of a resource with ``custom_field_values`` call ``check``."""
+    if check not in _custom_field_checks:
+        _custom_field_checks.append(check)
+
+
+async def check_custom_fields(
+    ctx: MesContext,
+    resource: Resource,
+    workspace_id: uuid.UUID,
+    values: Values,
+    *,
+    row: Any = None,
+) -> None:
+    """Replace ``custom_field_values`` in ``values`` by what the registered checks make of it:
+    on create always (required fields and defaults apply), on update when it was sent. Rooms
+    that write without :func:`create_resource` / :func:`update_resource` call this too."""
+    f = resource.by_name.get(CUSTOM_FIELD_VALUES)
+    if f is None or f.read_only or (row is not None and f.column not in values):
+        return
+    current = getattr(row, f.column, None) if row is not None else None
+    for check in _custom_field_checks:
+        result = await check(
+            ctx, resource, workspace_id, values.get(f.column), current, row is None
+        )
+        if result is not None or f.column in values:
+            values[f.column] = result
+
+
 async def create_resource(ctx: MesContext, resource: Resource, body: dict[str, Any]) -> Any:
     """POST: validate, check references, insert, link, audit. Returns the new row."""
     parsed = parse_input(resource, body, creating=True)
@@ -591,6 +631,7 @@ async def create_resource(ctx: MesContext, resource: Resource, body: dict[str, A
     ctx.require(workspace_id, resource.write_role)
     parsed.values["workspace_id"] = workspace_id
     await check_refs(ctx, workspace_id, parsed.refs)
+    await check_custom_fields(ctx, resource, workspace_id, parsed.values)
     await resource.rules.before_create(ctx, parsed.values, parsed.links)
     row = resource.model(**parsed.values)
     ctx.session.add(row)
@@ -611,6 +652,7 @@ async def update_resource(
     ctx.require(row.workspace_id, resource.write_role)
     parsed = parse_input(resource, body, creating=False)
     await check_refs(ctx, row.workspace_id, parsed.refs)
+    await check_custom_fields(ctx, resource, row.workspace_id, parsed.values, row=row)
     await resource.rules.before_update(ctx, row, parsed.values, parsed.links)
     old_links = await load_links(ctx, resource, [row.id]) if parsed.links else {}
     before = snapshot(ctx, resource, row, {k: v.get(row.id, []) for k, v in old_links.items()})
