@@ -140,7 +140,10 @@ def option_values(kind: str, options: list[Any] | None) -> list[Any]:
                 code="INVALID_FIELD",
                 field="options",
             )
-        values.append(coerce_value("text" if kind == "array" else kind, raw, name))
+        try:
+            values.append(coerce_value("text" if kind == "array" else kind, raw, name))
+        except Invalid as exc:
+            raise Invalid(exc.detail, code="INVALID_FIELD", field="options") from None
     return values
 
 

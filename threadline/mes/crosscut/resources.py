@@ -5,7 +5,7 @@ from the audit log by :mod:`threadline.mes.crosscut.events`)."""
 from __future__ import annotations
 
 from threadline.auth.models import Role
-from threadline.mes.crosscut import custom_fields, models, service
+from threadline.mes.crosscut import custom_fields, definitions, models, service
 from threadline.mes.resources import Field, Resource, common_fields
 
 comment = Resource(
@@ -95,7 +95,7 @@ custom_field = Resource(
         Field("rights", "array", read_only=True, filter=False),
         Field("use_count", "integer", read_only=True, filter=False),
     ),
-    rules=service.CustomFieldRules(),
+    rules=definitions.CustomFieldRules(),
     # Reads are open to members; writes are checked by the rules, with the reference's 403.
     write_role=Role.viewer,
     label="custom_field",
