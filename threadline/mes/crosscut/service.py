@@ -35,8 +35,9 @@ COMMENT_TABLES = (
 COMMENT_ACTION_STATUSES = ("new", "in-progress", "complete")
 OWNER_ONLY = "Modification of the comment allowed only for comment owner."
 LABEL_LOCKED = "This label is not editable: un-editable labels can't be changed or deleted via API."
-# Labels go on the shop's and the demand's resources, not on labels or their relationships.
-NOT_LABELLED = frozenset({"label", "label-relationship"})
+# Labels go on the shop's and the demand's resources, not on labels or their relationships,
+# nor on ``/workstation/`` (a read-only view whose rows are the machines: label the machine).
+NOT_LABELLED = frozenset({"label", "label-relationship", "workstation"})
 _COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 
 
