@@ -244,6 +244,7 @@ def upgrade() -> None:
         ),
         sa.Column("design_time", sa.Integer(), nullable=True),
         sa.Column("autorun", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("no_model_upload", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("is_relevant_estimation", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.Column("workspace_id", sa.Uuid(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),

@@ -211,6 +211,8 @@ class LineItem(BureauOwned, Base):
     custom_field_values: Mapped[list[Any] | None] = mapped_column()
     design_time: Mapped[int | None]
     autorun: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # No model will be uploaded for this line item (set here or on its product).
+    no_model_upload: Mapped[bool] = mapped_column(default=False, server_default=false())
     is_relevant_estimation: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 

@@ -127,7 +127,7 @@ async def builds_of_part(
 # --- guards -------------------------------------------------------------------------------------
 
 
-async def _prints_in_run(session: AsyncSession, line_item_ids: Sequence[uuid.UUID]) -> bool:
+async def prints_in_run(session: AsyncSession, line_item_ids: Sequence[uuid.UUID]) -> bool:
     if not line_item_ids:
         return False
     return bool(
@@ -204,7 +204,7 @@ async def _guard(session: AsyncSession, name: str, items: Sequence[LineItem]) ->
     ids = [i.id for i in items]
     if name == "line_item_confirmable":
         await check_confirmable(session, items)
-    elif name == "no_prints_in_run" and await _prints_in_run(session, ids):
+    elif name == "noprints_in_run" and await prints_in_run(session, ids):
         raise Invalid(
             "A line-item with prints in a run cannot be taken back; remove the prints from "
             "their runs first.",
