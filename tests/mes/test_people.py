@@ -321,3 +321,17 @@ async def test_role_of_a_deleted_location_reads_null(make_actor: MakeActor, mes:
     )
     await mes.delete(location)
     assert (await mes.get(uri))["location"] is None
+
+
+async def test_blocked_until_suspends_until_then(make_actor: MakeActor, mes: Mes) -> None:
+    worker = Mes(await make_actor("bob", workspace="acme", role="engineer"))
+    uri = f"/mes/users/{worker.actor.user.id}/"
+    await mes.update(uri, {"blocked_until": "2999-01-01T00:00:00Z"})
+    assert (await worker.list("bureau"))["meta"]["count"] == 0
+    assert (await mes.get(uri))["blocked_until"] == "2999-01-01T00:00:00Z"
+    await mes.update(uri, {"blocked_until": "2000-01-01T00:00:00Z"})
+    assert (await worker.list("bureau"))["meta"]["count"] == 1
+    await mes.update(uri, {"blocked_until": None})
+    assert (await mes.get(uri))["blocked_until"] is None
+    response = await mes.client.put(uri, json={"blocked_until": "soon"})
+    assert_problem(response, 400, "INVALID_FIELD")
