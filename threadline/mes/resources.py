@@ -307,7 +307,10 @@ def list_statement(ctx: MesContext, resource: Resource, query: ListQuery) -> Any
     stmt = select(model).where(resource.attr("workspace_id").in_(ctx.bureau_ids))
     custom = resource.rules.custom_filters()
     for flt in query.filters:
-        if flt.name in custom and flt.name not in resource.by_name:
+        # A custom filter also serves a field that is not filterable as a column (a computed
+        # ``usage_state``, a polymorphic ``workstation_type_uri``).
+        named = resource.by_name.get(flt.name)
+        if flt.name in custom and (named is None or not named.filter):
             stmt = stmt.where(custom[flt.name](flt))
         else:
             stmt = stmt.where(_filter_clause(resource, flt))
@@ -509,7 +512,9 @@ async def _existing(
             )
         )
         return set(rows)
-    target = REGISTRY[kind]
+    target = REGISTRY.get(kind)
+    if target is None:  # a kind whose room is not mounted: nothing of it exists
+        return set()
     rows = await ctx.session.scalars(
         select(target.attr("id")).where(
             target.attr("id").in_(ids), target.attr("workspace_id") == workspace_id
