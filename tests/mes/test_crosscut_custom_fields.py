@@ -206,3 +206,26 @@ async def test_values_of_another_bureau_do_not_apply(mes: Mes, other_mes: Mes) -
     await define(other_mes, "erp_code", "text", required=True)
     response = await maker(mes)
     assert response.status_code == 204, response.text
+
+
+async def test_definitions_take_their_get_body_and_values_show_in_events(mes: Mes) -> None:
+    field = await define(mes, "erp_code", "text")
+    body = await mes.get(field)
+    await mes.update(field, {**body, "field_name": "ERP"})
+    assert (await mes.get(field))["field_name"] == "ERP"
+    response = await maker(mes, [{"custom_field_id": "erp_code", "value": "E-1"}])
+    uri = response.headers["location"]
+    await mes.update(
+        uri, {"custom_field_values": [{"custom_field_id": "erp_code", "value": "E-2"}]}
+    )
+    page = await mes.list(
+        "event", **{"filter[reference]": uri, "filter[key]": "custom_field_values"}
+    )
+    changes = [(e["previous_value"], e["current_value"]) for e in page["resources"]]
+    assert changes == [
+        (None, [{"custom_field_id": "erp_code", "value": "E-1"}]),
+        (
+            [{"custom_field_id": "erp_code", "value": "E-1"}],
+            [{"custom_field_id": "erp_code", "value": "E-2"}],
+        ),
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests.conftest import assert_problem
 from tests.mes.conftest import Mes
+from tests.mes.test_crosscut_events import counted
 
 
 async def label(mes: Mes, name: str = "Rush", **extra: object) -> str:
@@ -134,3 +135,17 @@ async def test_label_writes_show_in_events(mes: Mes) -> None:
     events = await mes.list("event", **{"filter[reference]": rush, "filter[key]": "color"})
     changes = [(e["previous_value"], e["current_value"]) for e in events["resources"]]
     assert changes == [(None, "#ff8800"), ("#ff8800", "#00ff00")]
+
+
+async def test_a_page_of_labels_is_a_fixed_number_of_statements(mes: Mes, engine) -> None:
+    site = await mes.create("location", {"name": "Pula", "address": "x"})
+    counts = []
+    for size in (2, 10):
+        for i in range(size):
+            applied = await label(mes, f"L{size}-{i}")
+            await mes.create("label-relationship", {"label": applied, "target_uri": site})
+        with counted(engine) as statements:
+            page = await mes.list("label")
+        assert all(len(item["items"]) == 1 for item in page["resources"])
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
