@@ -57,7 +57,9 @@ async def run_jobs(app: Any, queued: list[dict[str, Any]]) -> None:
 
 
 async def put(mes: Mes, location: str, data: bytes) -> Any:
-    return await mes.client.put(location, content=data)
+    """PUT raw bytes as application/octet-stream (threadline/middleware.py caps other types)."""
+    headers = {"content-type": "application/octet-stream"}
+    return await mes.client.put(location, content=data, headers=headers)
 
 
 async def test_model_round_trip(mes: Mes, app: Any, jobs: list[dict[str, Any]]) -> None:
