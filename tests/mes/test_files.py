@@ -3,9 +3,11 @@ processing to geometry (real STL and STEP bytes), tenancy, bad bytes, vault vers
 
 from __future__ import annotations
 
+import hashlib
 import struct
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -40,7 +42,7 @@ def jobs(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     queued: list[dict[str, Any]] = []
 
     async def enqueue(session: Any, kind: str, row: Any) -> None:
-        queued.append({"kind": kind, "id": row.id})
+        queued.append({"kind": kind, "id": str(row.id)})
 
     monkeypatch.setattr(processing, "enqueue", enqueue)
     return queued
@@ -49,10 +51,12 @@ def jobs(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 async def run_jobs(app: Any, queued: list[dict[str, Any]]) -> None:
     pytest.importorskip("threadline.mes.files.geometry")
     runtime = app.state.runtime
+    handle = processing.job_handler(runtime.blobs)
     while queued:
-        job = queued.pop(0)
+        job = SimpleNamespace(payload=queued.pop(0))
         async with runtime.sessionmaker() as session:
-            await processing.process(session, runtime.blobs, job["kind"], job["id"])
+            await handle(session, job)
+            assert job.payload["kind"] in processing.MODELS
             await session.commit()
 
 
@@ -80,6 +84,8 @@ async def test_model_round_trip(mes: Mes, app: Any, jobs: list[dict[str, Any]]) 
     assert model["volume_mm"] == pytest.approx(1000, rel=1e-3)
     assert model["surface_area_mm"] == pytest.approx(600, rel=1e-3)
     assert model["size"] == pytest.approx({"x": 10, "y": 10, "z": 10})
+    async with app.state.runtime.sessionmaker() as session:  # fsck must keep these bytes
+        assert hashlib.sha256(data).hexdigest() in await processing.stored_digests(session)
     download = await mes.client.get(model["content"])
     assert download.status_code == 200 and download.content == data
     await mes.update(uri, {"file_unit": "cm"})  # the same file read in cm: 10x the size

@@ -10,7 +10,7 @@ A file that cannot be read ends in the reference's statuses, never a 500: the de
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -176,3 +176,28 @@ def _set_error(row: Any, why: str) -> None:
         row.status, row.notes = DesignFileStatus.error, why
     elif isinstance(row, Model):
         row.status, row.conversion_notes = ModelStatus.irreparable, why
+
+
+Handler = Callable[[AsyncSession, Any], Awaitable[dict[str, Any] | None]]
+
+
+def job_handler(blobs: BlobStore) -> Handler:
+    """The ``mes.file.process`` handler ``fn(session, job)`` for threadline/jobs, bound to the
+    running server's blob store (register it where the worker starts, with ``runtime.blobs``)."""
+
+    async def handle(session: AsyncSession, job: Any) -> dict[str, Any] | None:
+        kind, raw_id = job.payload.get("kind"), job.payload.get("id")
+        if kind not in MODELS or not isinstance(raw_id, str):
+            return {"skipped": "unknown payload"}
+        return await process(session, blobs, kind, uuid.UUID(raw_id))
+
+    return handle
+
+
+async def stored_digests(session: AsyncSession) -> set[str]:
+    """Every digest a MES file points at: ``threadline fsck --repair`` must not delete these as
+    orphans (it counts vault versions only)."""
+    digests: set[str] = set()
+    for model in MODELS.values():
+        digests.update(await session.scalars(select(model.sha256).where(model.sha256.is_not(None))))
+    return digests
