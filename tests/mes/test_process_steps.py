@@ -118,7 +118,10 @@ async def test_service_and_shipping_direction_fit_the_type(mes: Mes, shop: Shop)
     assert_problem(response, 400, "SERVICE_NEEDS_POST_PROCESSOR")
     response = await post(
         "/mes/process-step/",
-        json={"workstation_type_uri": shop.printer_type, "shipping_direction": "bureau_to_customer"},
+        json={
+            "workstation_type_uri": shop.printer_type,
+            "shipping_direction": "bureau_to_customer",
+        },
     )
     assert_problem(response, 400, "SHIPPING_DIRECTION_NEEDS_SHIPPING")
     response = await post(
