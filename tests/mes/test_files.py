@@ -222,3 +222,11 @@ async def test_replace_archives_the_old_document(mes: Mes) -> None:
     assert_problem(
         await mes.client.post(first + "replace/", json={"name": "x"}), 400, "DOCUMENT_ARCHIVED"
     )
+
+
+async def test_viewer_reads_but_cannot_promise_files(mes: Mes, make_actor: Any) -> None:
+    await mes.create("model", {"name": "part.stl"})
+    viewer = Mes(await make_actor("viewer", workspace="acme", role="viewer"))
+    assert (await viewer.list("model"))["meta"]["count"] == 1
+    response = await viewer.client.post("/mes/model/", json={"name": "x.stl"})
+    assert_problem(response, 403, "INSUFFICIENT_ROLE")
