@@ -341,3 +341,14 @@ async def test_viewer_cannot_write(make_actor, mes: Mes, steps: Steps) -> None:
         uri + "replace/", json={"name": "V", "process_steps": [steps.printing]}
     )
     assert_problem(response, 403, "INSUFFICIENT_ROLE")
+
+
+async def test_labels_are_label_uris_of_the_bureau(mes: Mes, other_mes: Mes, steps: Steps) -> None:
+    label = await mes.create("label", {"name": "rush", "color": "#ff8800"})
+    uri = await mes.create(
+        "workflow", {"name": "L", "process_steps": [steps.printing], "labels": [label]}
+    )
+    assert (await mes.get(uri))["labels"] == [label]
+    theirs = await other_mes.create("label", {"name": "rush", "color": "#ff8800"})
+    response = await mes.client.put(uri, json={"labels": [theirs]})
+    assert_problem(response, 404, "RESOURCE_NOT_FOUND")
