@@ -25,6 +25,7 @@ from threadline.events import api as events_api
 from threadline.events.broker import create_broker
 from threadline.events.presence import create_presence
 from threadline.faces import cascadia
+from threadline.jobs.worker import Worker
 from threadline.mes import api as mes_api
 from threadline.middleware import BodyLimitMiddleware
 from threadline.perf import tune_for_serving
@@ -65,7 +66,10 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         tune_for_serving()
         await runtime.broker.start(runtime.sessionmaker)  # the event relay (docs/events.md)
+        jobs = Worker(runtime.sessionmaker)  # this process's share of the jobs (docs/jobs.md)
+        await jobs.start()
         yield
+        await jobs.close()
         await runtime.broker.close()
         if owns_engine:
             await engine.dispose()
