@@ -92,14 +92,15 @@ def _stl_triangles(data: bytes) -> np.ndarray[Any, Any]:
 
 def _step_triangles(data: bytes) -> np.ndarray[Any, Any]:
     """Tessellate every face of a STEP file; (n, 3, 3) float64 vertices."""
-    from OCP.BRep import BRep_Tool
-    from OCP.BRepMesh import BRepMesh_IncrementalMesh
-    from OCP.IFSelect import IFSelect_RetDone
-    from OCP.STEPControl import STEPControl_Reader
-    from OCP.TopAbs import TopAbs_FACE, TopAbs_REVERSED
-    from OCP.TopExp import TopExp_Explorer
-    from OCP.TopLoc import TopLoc_Location
-    from OCP.TopoDS import TopoDS
+    # OCP ships no type information; its calls are confined to this function.
+    from OCP.BRep import BRep_Tool  # type: ignore[import-untyped]
+    from OCP.BRepMesh import BRepMesh_IncrementalMesh  # type: ignore[import-untyped]
+    from OCP.IFSelect import IFSelect_RetDone  # type: ignore[import-untyped]
+    from OCP.STEPControl import STEPControl_Reader  # type: ignore[import-untyped]
+    from OCP.TopAbs import TopAbs_FACE, TopAbs_REVERSED  # type: ignore[import-untyped]
+    from OCP.TopExp import TopExp_Explorer  # type: ignore[import-untyped]
+    from OCP.TopLoc import TopLoc_Location  # type: ignore[import-untyped]
+    from OCP.TopoDS import TopoDS  # type: ignore[import-untyped]
 
     if b"ISO-10303-21" not in data[:200]:
         raise UnreadableGeometry("not a STEP file (no ISO-10303-21 header)")
