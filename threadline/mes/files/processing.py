@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.blobs import BlobStore, BlobTooLarge
 from threadline.errors import Invalid, NotFound, PayloadTooLarge
+from threadline.jobs import service as jobs
+from threadline.mes.files import geometry
 from threadline.mes.files.models import (
     DesignFile,
     DesignFileStatus,
@@ -26,7 +28,7 @@ from threadline.mes.files.models import (
     ModelStatus,
     VirusScan,
 )
-from threadline.mes.files.service import READABLE_FORMATS, UNIT_MM
+from threadline.mes.files.service import READABLE_FORMATS
 
 JOB_KIND = "mes.file.process"
 MODELS: dict[str, Any] = {"model": Model, "design-file": DesignFile, "document": Document}
@@ -74,10 +76,9 @@ async def receive(
 
 
 async def enqueue(session: AsyncSession, kind: str, row: Any) -> None:
-    """A durable job processes the row (threadline/jobs)."""
-    from threadline.jobs import service as jobs  # the worker's module imports this room's handler
+    """A durable job processes the row (threadline/jobs), once the caller's transaction commits."""
 
-    await jobs.enqueue(
+    jobs.enqueue(
         session,
         kind=JOB_KIND,
         workspace_id=row.workspace_id,
@@ -140,8 +141,6 @@ async def process(
                 why,
             )
         return {"status": "error", "reason": why}
-    from threadline.mes.files import geometry
-
     try:
         measured = geometry.measure(data, fmt)
     except geometry.UnreadableGeometry as exc:
@@ -160,14 +159,10 @@ async def process(
     return {"status": "processed", "polygons": measured.polygons}
 
 
-def apply_geometry(model: Model, measured: Any) -> None:
+def apply_geometry(model: Model, measured: geometry.Measured) -> None:
     """Geometry in mm: the file's unit scales the measured numbers."""
-    factor = UNIT_MM[model.file_unit or "mm"]
-    x, y, z = measured.size
-    model.size = {"x": x * factor, "y": y * factor, "z": z * factor}
-    model.volume_mm = measured.volume * factor**3
-    model.surface_area_mm = measured.surface_area * factor**2
-    model.polygons = measured.polygons
+    for name, value in geometry.in_mm(measured, model.file_unit).items():
+        setattr(model, name, value)
     model.status = ModelStatus.processed
 
 

@@ -15,6 +15,7 @@ from threadline.db import utcnow
 from threadline.errors import Invalid, NotFound
 from threadline.mes.face import Filter, ListQuery, MesContext
 from threadline.mes.files import links
+from threadline.mes.files.geometry import UNIT_MM
 from threadline.mes.files.models import (
     DesignFile,
     DesignFileStatus,
@@ -152,9 +153,6 @@ class ModelRules(Rules):
             select(exists().where(line_item.attr("model_id") == row.id))
         ):
             raise Invalid("Cannot delete model that is used by line items.", code="MODEL_IN_USE")
-
-
-UNIT_MM = {"mm": 1.0, "cm": 10.0, "m": 1000.0, "in": 25.4, "feet": 304.8}
 
 
 class DesignFileRules(Rules):
