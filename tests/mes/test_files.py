@@ -230,3 +230,16 @@ async def test_viewer_reads_but_cannot_promise_files(mes: Mes, make_actor: Any) 
     assert (await viewer.list("model"))["meta"]["count"] == 1
     response = await viewer.client.post("/mes/model/", json={"name": "x.stl"})
     assert_problem(response, 403, "INSUFFICIENT_ROLE")
+
+
+async def test_upload_runs_as_a_durable_job(mes: Mes, app: Any) -> None:
+    from threadline.jobs import service as job_service
+
+    runtime = app.state.runtime
+    job_service.register(processing.JOB_KIND, processing.job_handler(runtime.blobs), replace=True)
+    response = await mes.client.post("/mes/model/", json={"name": "cube.stl"})
+    assert (await put(mes, response.headers["x-upload-location"], cube_stl(5))).status_code == 204
+    (job,) = await job_service.run_pending(runtime.sessionmaker)
+    assert job.status == "complete", job.error
+    model = await mes.get(response.headers["location"])
+    assert model["status"] == "processed" and model["volume_mm"] == pytest.approx(125, rel=1e-3)
