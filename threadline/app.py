@@ -25,8 +25,10 @@ from threadline.events import api as events_api
 from threadline.events.broker import create_broker
 from threadline.events.presence import create_presence
 from threadline.faces import cascadia
+from threadline.jobs import service as jobs_service
 from threadline.jobs.worker import Worker
 from threadline.mes import api as mes_api
+from threadline.mes.files import processing as mes_files
 from threadline.middleware import BodyLimitMiddleware
 from threadline.perf import tune_for_serving
 from threadline.ratelimit import RateLimiter
@@ -66,7 +68,11 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         tune_for_serving()
         await runtime.broker.start(runtime.sessionmaker)  # the event relay (docs/events.md)
-        jobs = Worker(runtime.sessionmaker)  # this process's share of the jobs (docs/jobs.md)
+        # Handlers bound to this server's objects, then this process's share of the jobs.
+        jobs_service.register(
+            mes_files.JOB_KIND, mes_files.job_handler(runtime.blobs), replace=True
+        )
+        jobs = Worker(runtime.sessionmaker)  # docs/jobs.md
         await jobs.start()
         yield
         await jobs.close()
