@@ -262,6 +262,49 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "mes_labors",
+        sa.Column("printer_type_id", sa.Uuid(), nullable=True),
+        sa.Column("post_processor_type_id", sa.Uuid(), nullable=True),
+        sa.Column("type", sa.String(length=16), nullable=False),
+        sa.Column("duration", sa.Integer(), nullable=False),
+        sa.Column("workspace_id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "CASE WHEN printer_type_id IS NULL THEN 0 ELSE 1 END + CASE WHEN post_processor_type_id IS NULL THEN 0 ELSE 1 END = 1",
+            name=op.f("ck_mes_labors_one_workstation_type"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["post_processor_type_id"],
+            ["mes_post_processor_types.id"],
+            name=op.f("fk_mes_labors_post_processor_type_id_mes_post_processor_types"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["printer_type_id"],
+            ["mes_printer_types.id"],
+            name=op.f("fk_mes_labors_printer_type_id_mes_printer_types"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_mes_labors_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_mes_labors")),
+        sa.UniqueConstraint(
+            "post_processor_type_id", name=op.f("uq_mes_labors_post_processor_type_id")
+        ),
+        sa.UniqueConstraint("printer_type_id", name=op.f("uq_mes_labors_printer_type_id")),
+    )
+    with op.batch_alter_table("mes_labors", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_mes_labors_workspace_id"), ["workspace_id"], unique=False
+        )
+
+    op.create_table(
         "mes_post_processor_type_materials",
         sa.Column("post_processor_type_id", sa.Uuid(), nullable=False),
         sa.Column("material_id", sa.Uuid(), nullable=False),
@@ -469,8 +512,133 @@ def upgrade() -> None:
             batch_op.f("ix_mes_printers_workspace_id"), ["workspace_id"], unique=False
         )
 
+    op.create_table(
+        "mes_work_schedules",
+        sa.Column("printer_type_id", sa.Uuid(), nullable=True),
+        sa.Column("post_processor_type_id", sa.Uuid(), nullable=True),
+        sa.Column("type", sa.String(length=16), nullable=False),
+        sa.Column("week", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("utc_offset", sa.Double(), nullable=False),
+        sa.Column("workspace_id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "CASE WHEN printer_type_id IS NULL THEN 0 ELSE 1 END + CASE WHEN post_processor_type_id IS NULL THEN 0 ELSE 1 END = 1",
+            name=op.f("ck_mes_work_schedules_one_workstation_type"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["post_processor_type_id"],
+            ["mes_post_processor_types.id"],
+            name=op.f("fk_mes_work_schedules_post_processor_type_id_mes_post_processor_types"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["printer_type_id"],
+            ["mes_printer_types.id"],
+            name=op.f("fk_mes_work_schedules_printer_type_id_mes_printer_types"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_mes_work_schedules_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_mes_work_schedules")),
+        sa.UniqueConstraint(
+            "post_processor_type_id", name=op.f("uq_mes_work_schedules_post_processor_type_id")
+        ),
+        sa.UniqueConstraint("printer_type_id", name=op.f("uq_mes_work_schedules_printer_type_id")),
+    )
+    with op.batch_alter_table("mes_work_schedules", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_mes_work_schedules_workspace_id"), ["workspace_id"], unique=False
+        )
+
+    op.create_table(
+        "mes_downtimes",
+        sa.Column("printer_id", sa.Uuid(), nullable=True),
+        sa.Column("post_processor_id", sa.Uuid(), nullable=True),
+        sa.Column("shipping_id", sa.Uuid(), nullable=True),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finish", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("assigned_user_id", sa.Uuid(), nullable=True),
+        sa.Column(
+            "custom_field_values",
+            sa.JSON().with_variant(postgresql.JSONB(), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column("workspace_id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "CASE WHEN printer_id IS NULL THEN 0 ELSE 1 END + CASE WHEN post_processor_id IS NULL THEN 0 ELSE 1 END + CASE WHEN shipping_id IS NULL THEN 0 ELSE 1 END = 1",
+            name=op.f("ck_mes_downtimes_one_machine"),
+        ),
+        sa.CheckConstraint("start < finish", name=op.f("ck_mes_downtimes_start_before_finish")),
+        sa.ForeignKeyConstraint(
+            ["assigned_user_id"],
+            ["users.id"],
+            name=op.f("fk_mes_downtimes_assigned_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["post_processor_id"],
+            ["mes_post_processors.id"],
+            name=op.f("fk_mes_downtimes_post_processor_id_mes_post_processors"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["printer_id"],
+            ["mes_printers.id"],
+            name=op.f("fk_mes_downtimes_printer_id_mes_printers"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["shipping_id"],
+            ["mes_shippings.id"],
+            name=op.f("fk_mes_downtimes_shipping_id_mes_shippings"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_mes_downtimes_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_mes_downtimes")),
+    )
+    with op.batch_alter_table("mes_downtimes", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_mes_downtimes_post_processor_id"), ["post_processor_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_mes_downtimes_printer_id"), ["printer_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_mes_downtimes_shipping_id"), ["shipping_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_mes_downtimes_workspace_id"), ["workspace_id"], unique=False
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("mes_downtimes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_mes_downtimes_workspace_id"))
+        batch_op.drop_index(batch_op.f("ix_mes_downtimes_shipping_id"))
+        batch_op.drop_index(batch_op.f("ix_mes_downtimes_printer_id"))
+        batch_op.drop_index(batch_op.f("ix_mes_downtimes_post_processor_id"))
+
+    op.drop_table("mes_downtimes")
+    with op.batch_alter_table("mes_work_schedules", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_mes_work_schedules_workspace_id"))
+
+    op.drop_table("mes_work_schedules")
     with op.batch_alter_table("mes_printers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_mes_printers_workspace_id"))
         batch_op.drop_index(batch_op.f("ix_mes_printers_sub_location_id"))
@@ -499,6 +667,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_mes_post_processor_type_materials_material_id"))
 
     op.drop_table("mes_post_processor_type_materials")
+    with op.batch_alter_table("mes_labors", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_mes_labors_workspace_id"))
+
+    op.drop_table("mes_labors")
     with op.batch_alter_table("mes_printer_types", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_mes_printer_types_workspace_id"))
         batch_op.drop_index(batch_op.f("ix_mes_printer_types_name"))

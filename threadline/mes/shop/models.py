@@ -7,7 +7,16 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false, text
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from threadline.db import Base
@@ -296,3 +305,88 @@ class Shipping(BureauOwned, Base):
     in_progress_max: Mapped[int | None]
     flow_time: Mapped[int | None]
     flow_time_queued: Mapped[int | None]
+
+
+def _exactly_one(*columns: str) -> str:
+    """A portable CHECK that exactly one of ``columns`` is set (PostgreSQL adds no booleans)."""
+    return " + ".join(f"CASE WHEN {c} IS NULL THEN 0 ELSE 1 END" for c in columns) + " = 1"
+
+
+# --- when the machines work -----------------------------------------------------------------
+
+
+class Downtime(BureauOwned, Base):
+    """A period in which one machine (printer, post-processor or shipping) takes no work
+    (mes-api-reference.txt ``/downtime/``)."""
+
+    __tablename__ = "mes_downtimes"
+    __table_args__ = (
+        CheckConstraint(
+            _exactly_one("printer_id", "post_processor_id", "shipping_id"),
+            name="one_machine",
+        ),
+        CheckConstraint("start < finish", name="start_before_finish"),
+    )
+
+    printer_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("mes_printers.id", ondelete="CASCADE"), index=True
+    )
+    post_processor_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("mes_post_processors.id", ondelete="CASCADE"), index=True
+    )
+    shipping_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("mes_shippings.id", ondelete="CASCADE"), index=True
+    )
+    description: Mapped[str] = mapped_column(Text)
+    start: Mapped[datetime]
+    finish: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    assigned_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    custom_field_values: Mapped[list[Any] | None] = mapped_column()
+
+
+class WorkSchedule(BureauOwned, Base):
+    """When a workstation type is workable: around the clock or by week calendar
+    (mes-api-reference.txt ``/work-schedule/``); one per workstation type, by unique index."""
+
+    __tablename__ = "mes_work_schedules"
+    __table_args__ = (
+        CheckConstraint(
+            _exactly_one("printer_type_id", "post_processor_type_id"),
+            name="one_workstation_type",
+        ),
+    )
+
+    printer_type_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("mes_printer_types.id", ondelete="CASCADE"), unique=True
+    )
+    post_processor_type_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("mes_post_processor_types.id", ondelete="CASCADE"), unique=True
+    )
+    type: Mapped[str] = mapped_column(String(16))
+    week: Mapped[dict[str, Any]]
+    utc_offset: Mapped[float] = mapped_column(default=0.0)
+
+
+class Labor(BureauOwned, Base):
+    """The manual labor a workstation type needs: to start a run, or through it
+    (mes-api-reference.txt ``/labor/``); one per workstation type, by unique index."""
+
+    __tablename__ = "mes_labors"
+    __table_args__ = (
+        CheckConstraint(
+            _exactly_one("printer_type_id", "post_processor_type_id"),
+            name="one_workstation_type",
+        ),
+    )
+
+    printer_type_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("mes_printer_types.id", ondelete="CASCADE"), unique=True
+    )
+    post_processor_type_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("mes_post_processor_types.id", ondelete="CASCADE"), unique=True
+    )
+    type: Mapped[str] = mapped_column(String(16))
+    duration: Mapped[int]  # seconds

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from threadline.errors import Forbidden, Invalid
@@ -16,9 +16,10 @@ from threadline.mes.shop.models import Location, Manufacturer, SubLocation
 DEFAULT_SUB_LOCATION = "Default"
 
 
-async def _name_taken(
+async def name_taken(
     ctx: MesContext, column: Any, scope: ColumnElement[bool], name: str, exclude: Any = None
 ) -> bool:
+    """Whether ``name`` is used (case-insensitively) in ``scope``, ``exclude`` aside."""
     stmt = select(exists().where(scope, func.lower(column) == name.lower()))
     if exclude is not None:
         stmt = select(exists().where(scope, func.lower(column) == name.lower(), exclude))
@@ -30,7 +31,7 @@ class LocationRules(Rules):
 
     async def before_create(self, ctx: MesContext, values: Values, links: Links) -> None:
         scope = Location.workspace_id == values["workspace_id"]
-        if await _name_taken(ctx, Location.name, scope, values["name"]):
+        if await name_taken(ctx, Location.name, scope, values["name"]):
             raise Invalid("The requested location name already exists.", code="NAME_EXISTS")
 
     async def after_create(self, ctx: MesContext, row: Any, links: Links) -> None:
@@ -46,7 +47,7 @@ class LocationRules(Rules):
     async def before_update(self, ctx: MesContext, row: Any, values: Values, links: Links) -> None:
         if "name" in values and values["name"] != row.name:
             scope = Location.workspace_id == row.workspace_id
-            if await _name_taken(ctx, Location.name, scope, values["name"], Location.id != row.id):
+            if await name_taken(ctx, Location.name, scope, values["name"], Location.id != row.id):
                 raise Invalid("The requested location name already exists.", code="NAME_EXISTS")
 
 
@@ -56,7 +57,7 @@ class SubLocationRules(Rules):
 
     async def before_create(self, ctx: MesContext, values: Values, links: Links) -> None:
         scope = SubLocation.location_id == values["location_id"]
-        if await _name_taken(ctx, SubLocation.name, scope, values["name"]):
+        if await name_taken(ctx, SubLocation.name, scope, values["name"]):
             raise Invalid("sub-location with the same name already exists.", code="NAME_EXISTS")
         if values.get("is_default"):
             await self._unset_default(ctx, values["location_id"])
@@ -64,7 +65,7 @@ class SubLocationRules(Rules):
     async def before_update(self, ctx: MesContext, row: Any, values: Values, links: Links) -> None:
         if "name" in values and values["name"] != row.name:
             scope = SubLocation.location_id == row.location_id
-            if await _name_taken(
+            if await name_taken(
                 ctx, SubLocation.name, scope, values["name"], SubLocation.id != row.id
             ):
                 raise Invalid("sub-location with the same name already exists.", code="NAME_EXISTS")
@@ -107,6 +108,7 @@ def template_clauses(model: Any, query: ListQuery) -> list[ColumnElement[bool]]:
 
 
 def refuse_template_change(row: Any, label: str) -> None:
+    """Templates are a shared starting point: changed only by cloning them (403)."""
     if row.is_template:
         raise Forbidden(
             f"Modification of template {label} not allowed via API.", code="TEMPLATE_READ_ONLY"
@@ -118,14 +120,14 @@ class ManufacturerRules(Rules):
 
     async def before_create(self, ctx: MesContext, values: Values, links: Links) -> None:
         scope = Manufacturer.workspace_id == values["workspace_id"]
-        if await _name_taken(ctx, Manufacturer.name, scope, values["name"]):
+        if await name_taken(ctx, Manufacturer.name, scope, values["name"]):
             raise Invalid("The requested manufacturer name already exists.", code="NAME_EXISTS")
 
     async def before_update(self, ctx: MesContext, row: Any, values: Values, links: Links) -> None:
         refuse_template_change(row, "manufacturer")
         if "name" in values and values["name"] != row.name:
             scope = Manufacturer.workspace_id == row.workspace_id
-            if await _name_taken(
+            if await name_taken(
                 ctx, Manufacturer.name, scope, values["name"], Manufacturer.id != row.id
             ):
                 raise Invalid("The requested manufacturer name already exists.", code="NAME_EXISTS")
@@ -135,3 +137,32 @@ class ManufacturerRules(Rules):
 
     def list_clauses(self, ctx: MesContext, query: ListQuery) -> list[ColumnElement[bool]]:
         return template_clauses(Manufacturer, query)
+
+
+async def require_unique_name(
+    ctx: MesContext,
+    model: Any,
+    values: Values,
+    message: str,
+    *,
+    row: Any = None,
+    scope: tuple[str, ...] = ("workspace_id",),
+) -> None:
+    """Refuse (400 NAME_EXISTS, the reference's ``message``) a name already used in ``scope``.
+
+    ``values`` are the fields sent; on an update (``row`` given) the unsent ones are the row's.
+    """
+    name = values.get("name", getattr(row, "name", None) if row is not None else None)
+    if name is None:
+        return
+    current = {c: values.get(c, getattr(row, c, None)) for c in scope}
+    if (
+        row is not None
+        and name == row.name
+        and all(getattr(row, c) == v for c, v in current.items())
+    ):
+        return
+    clauses = [getattr(model, c) == v for c, v in current.items()]
+    exclude = model.id != row.id if row is not None else None
+    if await name_taken(ctx, model.name, and_(*clauses), name, exclude):
+        raise Invalid(message, code="NAME_EXISTS")
