@@ -33,6 +33,7 @@ from threadline.config import Settings, get_settings
 from threadline.db import create_engine, create_sessionmaker
 from threadline.errors import NotFound, ThreadlineError
 from threadline.imports import ImportReport
+from threadline.mes import demo as mes_demo
 from threadline.vault import fsck as vault_fsck
 
 app = typer.Typer(
@@ -150,8 +151,13 @@ def _first_start(settings: Settings, *, seed_demo: bool = True) -> None:
             if settings.demo and seed_demo:
                 await bootstrap.seed_demo(session, owner=created.user)
                 console.print("created the [bold]demo[/bold] workspace")
+                seeded.append(created.user.email)
 
+    seeded: list[str] = []
     _in_transaction(work)
+    for owner_email in seeded:  # the shop goes through the MES face, after the commit
+        asyncio.run(mes_demo.seed_shop(settings, owner_email=owner_email))
+        console.print("seeded the demo workspace's shop (/mes)")
 
 
 @app.command()
@@ -182,14 +188,19 @@ def demo() -> None:
     _require_database(settings, older_ok=True)
     _first_start(settings, seed_demo=False)
 
+    owners: list[str] = []
+
     async def work(session: AsyncSession) -> str:
         owner = await bootstrap.first_admin(session)
         if owner is None:
             return "no administrator exists; run `threadline user create --admin` first"
         created = await bootstrap.seed_demo(session, owner=owner)
+        owners.append(owner.email)
         return "created the demo workspace" if created else "the demo workspace already exists"
 
     console.print(_in_transaction(work))
+    for owner_email in owners:  # idempotent: a demo without a shop gets one
+        asyncio.run(mes_demo.seed_shop(settings, owner_email=owner_email))
 
 
 @user_app.command("create")

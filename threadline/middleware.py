@@ -1,7 +1,8 @@
 """ASGI middleware: a cap on request bodies that are not file uploads.
 
 FastAPI's own ``max_body_size`` answers with a plain-text 413; this one answers with
-problem+json like every other error. Uploads (multipart) stream to disk and enforce
+problem+json like every other error. Uploads (multipart, and the raw bytes PUT to a MES upload
+location) stream to disk and enforce
 ``MAX_UPLOAD_MB`` themselves.
 """
 
@@ -12,6 +13,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from threadline.errors import problem
 
 _STREAMED_TYPES = (b"multipart/form-data", b"application/octet-stream")
+
+
+def _is_mes_upload(scope: Scope) -> bool:
+    """``PUT /mes/<kind>/<uuid>/upload/``: the raw bytes of a two-step upload, with whatever
+    type the client names (the reference's example sends ``image/png``); the route streams them
+    into the blob store under ``MAX_UPLOAD_MB`` itself."""
+    path: str = scope.get("path", "")
+    return (
+        scope.get("method") == "PUT"
+        and path.startswith("/mes/")
+        and (path.endswith("/upload/") or path.endswith("/upload"))
+    )
 
 
 class BodyLimitMiddleware:
@@ -26,7 +39,7 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        if headers.get(b"content-type", b"").startswith(_STREAMED_TYPES):
+        if headers.get(b"content-type", b"").startswith(_STREAMED_TYPES) or _is_mes_upload(scope):
             await self.app(scope, receive, send)
             return
         declared = headers.get(b"content-length", b"")

@@ -243,3 +243,17 @@ async def test_upload_runs_as_a_durable_job(mes: Mes, app: Any) -> None:
     assert job.status == "complete", job.error
     model = await mes.get(response.headers["location"])
     assert model["status"] == "processed" and model["volume_mm"] == pytest.approx(125, rel=1e-3)
+
+
+async def test_upload_of_any_type_is_not_capped_by_the_json_body_limit(mes: Mes) -> None:
+    """threadline/middleware.py caps JSON bodies at 1 MB; a MES upload streams under the upload
+    limit whatever its type (the reference's example PUTs image/png)."""
+    response = await mes.client.post("/mes/model/", json={"name": "big.stl"})
+    upload = response.headers["x-upload-location"]
+    body = b"\0" * (2 * 1024 * 1024)
+    stored = await mes.client.put(upload, content=body, headers={"content-type": "model/stl"})
+    assert stored.status_code == 204, stored.text
+    capped = await mes.client.post(
+        "/mes/model/", content=b" " * (2 * 1024 * 1024), headers={"content-type": "image/png"}
+    )
+    assert_problem(capped, 413, "PAYLOAD_TOO_LARGE")

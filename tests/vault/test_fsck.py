@@ -4,6 +4,7 @@ removed by ``--repair`` without failing the check."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,7 +43,8 @@ def _run(*args: str) -> tuple[int, str]:
 def _upload_one(home: Path) -> str:
     """Create the owner, a workspace and one file version through the API; its SHA-256."""
     assert _run("migrate")[0] == 0
-    assert _run("demo")[0] == 0  # creates the owner
+    code, out = _run("user", "create", "admin@localhost", "--admin", "--password", "pw-123456789")
+    assert code == 0, out
     token = _run("token", "create", "admin@localhost")[1].split()[-1]
 
     async def go() -> str:
@@ -97,3 +99,33 @@ def test_corrupt_and_missing_blobs_fail_the_check(home):
     assert _run("fsck", "--repair")[0] == 1
     with sqlite3.connect(home / "threadline.db") as db:
         assert db.execute("select count(*) from vault_file_versions").fetchone()[0] == 1
+
+
+def test_mes_files_are_in_use_not_orphans(home):
+    """A MES model's bytes live in the blob store by digest, with no vault version."""
+    _upload_one(home)
+    token = _run("token", "create", "admin@localhost")[1].split()[-1]
+    data = b"solid cube\nendsolid cube\n"
+
+    async def go() -> str:
+        application = create_app(get_settings())
+        transport = httpx.ASGITransport(app=application)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://t", headers=headers
+        ) as c:
+            bureau = (await c.get("/mes/bureau/")).json()["resources"][0]["uri"]
+            r = await c.post("/mes/model/", json={"name": "cube.stl", "bureau": bureau})
+            assert r.status_code == 204, r.text
+            # any content type: the MES upload route streams, the body cap does not apply
+            put = await c.put(
+                r.headers["x-upload-location"], content=data, headers={"content-type": "model/stl"}
+            )
+            assert put.status_code == 204, put.text
+        await application.state.runtime.engine.dispose()
+        return hashlib.sha256(data).hexdigest()
+
+    sha = asyncio.run(go())
+    code, out = _run("fsck", "--repair")
+    assert code == 0 and "0 orphaned" in out, out
+    assert asyncio.run(LocalBlobStore(home / "blobs").exists(sha))

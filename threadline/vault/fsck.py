@@ -16,6 +16,7 @@ from sqlalchemy import select
 from threadline.blobs import create_blob_store
 from threadline.config import Settings
 from threadline.db import create_engine, create_sessionmaker
+from threadline.mes.files import processing as mes_files
 from threadline.vault.models import FileVersion, VaultFile
 
 # Temporary files younger than this may belong to an upload in progress.
@@ -52,6 +53,10 @@ async def check(settings: Settings, *, repair: bool = False) -> FsckReport:
             used: dict[str, list[str]] = defaultdict(list)
             for sha, name in rows.all():
                 used[sha].append(name)
+            # The MES face's models, design files and documents keep their bytes in the same
+            # store by digest (no vault version): they are in use too, never orphans.
+            for sha in await mes_files.stored_digests(session):
+                used[sha].append(f"MES file {sha[:12]}")
     finally:
         await engine.dispose()
     report.users = {sha: names[0] for sha, names in used.items()}
