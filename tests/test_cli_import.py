@@ -198,14 +198,16 @@ def test_demo_seeds_the_bitaxe_ultra_ebom(runner, home):
         "SELECT count(*), sum(qty) FROM bom_items WHERE bom_id = ? AND parent_item_id IS NULL",
         boms[0][0],
     )
-    assert lines == [(39, 85)]
+    # The KiCad export's 39 lines (85 placements), and the demo shop's two mechanical parts
+    # (threadline/mes/demo.py: one heatsink, four case feet) that its orders build.
+    assert lines == [(41, 90)]
     # Every line is top-level, and its part was created in the demo workspace.
-    assert _query(home, "SELECT count(*) FROM bom_items") == [(39,)]
+    assert _query(home, "SELECT count(*) FROM bom_items") == [(41,)]
     assert _query(
         home,
         "SELECT count(*) FROM bom_items i JOIN parts p ON p.id = i.child_part_id "
         "WHERE p.workspace_id = (SELECT id FROM workspaces WHERE name = 'demo')",
-    ) == [(39,)]
+    ) == [(41,)]
 
 
 def test_demo_twice_does_not_import_the_bom_again(runner, home):
@@ -215,7 +217,8 @@ def test_demo_twice_does_not_import_the_bom_again(runner, home):
     again = _ok(runner, "demo")
 
     assert "already exists" in again
-    assert _query(home, "SELECT count(*), sum(qty) FROM bom_items") == [(39, 85)]
+    assert _query(home, "SELECT count(*), sum(qty) FROM bom_items") == [(41, 90)]
+    assert _query(home, "SELECT count(*) FROM mes_orders") == [(2,)]
     assert _query(home, "SELECT count(*) FROM parts WHERE part_number = 'BITAXE-ULTRA'") == [(1,)]
 
 
@@ -562,3 +565,37 @@ def test_import_bom_into_the_demo_ebom_replaces_its_lines(runner, home, tmp_path
     _ok(runner, "import", "bom", str(file), "--bom", str(bom_id))
 
     assert _bom_lines(home, bom_id) == [("U-1", 2, "U1, U2", None)]
+
+
+def test_demo_seeds_an_am_shop_through_the_mes_face(runner, home):
+    _ok(runner, "migrate")
+    _ok(runner, "demo")
+
+    counts = {
+        table: _query(home, f"SELECT count(*) FROM {table}")[0][0]  # noqa: S608 - fixed names
+        for table in (
+            "mes_locations", "mes_sub_locations", "mes_printer_types", "mes_printers",
+            "mes_post_processors", "mes_shippings", "mes_workflows", "mes_materials",
+            "mes_orders", "mes_line_items", "mes_pieces", "mes_prints",
+        )
+    }  # fmt: skip
+    assert counts == {
+        "mes_locations": 1, "mes_sub_locations": 3, "mes_printer_types": 2, "mes_printers": 4,
+        "mes_post_processors": 1, "mes_shippings": 1, "mes_workflows": 2, "mes_materials": 2,
+        "mes_orders": 2, "mes_line_items": 2, "mes_pieces": 24 + 40, "mes_prints": 24 * 3 + 40 * 2,
+    }  # fmt: skip
+    # The thread: each line item builds a revision of a demo BOM part holding its vault file.
+    built = _query(
+        home,
+        "SELECT p.part_number, f.name FROM mes_line_items li "
+        "JOIN part_versions v ON v.id = li.part_version_id JOIN parts p ON p.id = v.part_id "
+        "JOIN part_version_files a ON a.part_version_id = v.id "
+        "JOIN vault_file_versions fv ON fv.id = a.file_version_id "
+        "JOIN vault_files f ON f.id = fv.file_id ORDER BY p.part_number",
+    )
+    assert built == [
+        ("BITAXE-HEATSINK", "bitaxe-heatsink.step"),
+        ("CASE-FOOT-40", "case-foot.stl"),
+    ]
+    # Their models are processed by the durable job a server runs after start.
+    assert _query(home, "SELECT kind, status FROM jobs") == [("mes.file.process", "pending")] * 2
