@@ -19,7 +19,6 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from threadline.auth.models import User
 from threadline.catalog.models import Part, PartVersion
-from threadline.db import new_id
 from threadline.errors import Invalid, NotFound
 from threadline.mes.demand import pieces as piece_rows
 from threadline.mes.demand import service, states
@@ -148,8 +147,11 @@ _DELETABLE = {
 
 
 def order_defaults(ctx: MesContext, values: Values) -> None:
-    """A new order's id, ``customer_id`` ("Defaults to UUID-8"), creator and status."""
-    values.setdefault("id", new_id())
+    """A new order's id, ``customer_id`` ("Defaults to UUID-8"), creator and status.
+
+    An order's id is random (v4), not time-ordered like other rows: the first 8 characters of
+    a v7 id are its timestamp, so orders made within a minute would share a customer_id."""
+    values.setdefault("id", uuid.uuid4())
     if not values.get("customer_id"):
         values["customer_id"] = str(values["id"])[:8]
     values["user_id"] = ctx.user.id
