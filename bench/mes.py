@@ -74,8 +74,9 @@ async def run(
         body = {"name": "bench order", "line_items": _items(line_items, quantity, flow)}
         order_s, response = await timed(lambda: b.client.post("/mes/order/", json=body))
         assert response.status_code == 204, response.text
-        # the LIST order: pieces spread over line items of 10
-        big = {"name": "big order", "line_items": _items(max(1, pieces // 10), 10, flow)}
+        # the LIST order: ``pieces`` pieces over 1,000 line items (one request stays small)
+        per_item = max(1, pieces // 1000)
+        big = {"name": "big order", "line_items": _items(pieces // per_item, per_item, flow)}
         response = await b.client.post("/mes/order/", json=big)
         assert response.status_code == 204, response.text
         order_uri = response.headers["location"]
