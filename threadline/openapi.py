@@ -222,14 +222,16 @@ window.ui = SwaggerUIBundle({{
 # --- response declarations -------------------------------------------------------------------
 
 
-def api_routes(routes: list[BaseRoute]) -> Iterator[APIRoute]:
-    """Every API route, also inside included routers that newer FastAPI keeps whole."""
+def api_routes(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
+    """Every API route with its full path, also inside included routers that newer FastAPI
+    keeps whole (a nested router's own paths then lack the prefixes it is included under)."""
     for route in routes:
         if isinstance(route, APIRoute):
-            yield route
+            yield (route.path_format if route.path_format.startswith(prefix) else
+                   prefix + route.path_format), route  # fmt: skip
         inner = getattr(route, "original_router", None)
         if inner is not None:
-            yield from api_routes(inner.routes)
+            yield from api_routes(inner.routes, prefix + (inner.prefix or ""))
 
 
 def _calls(dependant: Dependant) -> set[Callable[..., Any]]:
@@ -318,22 +320,22 @@ def _merge(responses: dict[str, Any], status: int, extra: dict[str, Any]) -> Non
         current["description"] = MEANINGS.get(status, "")
 
 
-def declare_responses(spec: dict[str, Any], routes: Iterator[APIRoute]) -> None:
+def declare_responses(spec: dict[str, Any], routes: Iterator[tuple[str, APIRoute]]) -> None:
     """Add to ``spec`` every problem+json response each route can give, with one shared schema.
 
     FastAPI's 422 goes: bad input is 400 here, rendered as problem+json like every error.
     """
     spec.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
-    for route in routes:
+    for path, route in routes:
         for method in sorted(route.methods or ()):
-            operation = spec["paths"].get(route.path_format, {}).get(method.lower())
+            operation = spec["paths"].get(path, {}).get(method.lower())
             if operation is None:
                 continue
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
             for status in sorted(_statuses(method, route, operation)):
                 _merge(responses, status, {})
-            for declared, extra in EXTRA_RESPONSES.get((method, route.path_format), {}).items():
+            for declared, extra in EXTRA_RESPONSES.get((method, path), {}).items():
                 _merge(responses, declared, extra)
     schemas = spec["components"]["schemas"]
     for name in ("HTTPValidationError", "ValidationError"):  # FastAPI's 422 bodies, if now unused
