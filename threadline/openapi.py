@@ -320,6 +320,13 @@ def _merge(responses: dict[str, Any], status: int, extra: dict[str, Any]) -> Non
         current["description"] = MEANINGS.get(status, "")
 
 
+# The MES face signs callers in through its own dependency (threadline/mes/auth.py: sessions,
+# HTTP Basic API tokens) and answers problem+json for each of these: bad input, not signed in,
+# too junior or CSRF, another bureau's or no such resource, a rule's conflict, an expired
+# signed link, a body or upload too large, a refused upload type, the database away.
+MES_STATUSES = frozenset({400, 401, 403, 404, 409, 410, 413, 415, 429, 503})
+
+
 def declare_responses(spec: dict[str, Any], routes: Iterator[tuple[str, APIRoute]]) -> None:
     """Add to ``spec`` every problem+json response each route can give, with one shared schema.
 
@@ -333,7 +340,12 @@ def declare_responses(spec: dict[str, Any], routes: Iterator[tuple[str, APIRoute
                 continue
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
-            for status in sorted(_statuses(method, route, operation)):
+            statuses = _statuses(method, route, operation)
+            if path.startswith("/mes/"):
+                statuses |= MES_STATUSES
+                if method in UNSAFE_METHODS:  # DESIGN: POST, PUT and DELETE answer 204
+                    responses.setdefault("204", {"description": "Done (POST: see Location)."})
+            for status in sorted(statuses):
                 _merge(responses, status, {})
             for declared, extra in EXTRA_RESPONSES.get((method, path), {}).items():
                 _merge(responses, declared, extra)
