@@ -33,10 +33,14 @@ check-migrations: $(STAMP)
 	$(BIN)/python scripts/check_migrations.py
 
 # The suite runs on SQLite; when THREADLINE_TEST_DATABASE_URL / THREADLINE_TEST_REDIS_URL are set
-# (as .ci/run sets them) it runs a second time on PostgreSQL + Redis.
+# (as .ci/run sets them) it runs a second time on PostgreSQL + Redis. One worker per core
+# (pytest-xdist): each worker has its own SQLite file or PostgreSQL schema and Redis prefix.
+# `make test PYTEST_ARGS=tests/mes` runs a part of it.
+PYTEST_ARGS ?=
+PYTEST := $(BIN)/pytest -q -n auto --dist worksteal $(PYTEST_ARGS)
 test: lint check-migrations
-	env -u THREADLINE_TEST_DATABASE_URL -u THREADLINE_TEST_REDIS_URL $(BIN)/pytest -q
-	if [ -n "$$THREADLINE_TEST_DATABASE_URL" ]; then $(BIN)/pytest -q; fi
+	env -u THREADLINE_TEST_DATABASE_URL -u THREADLINE_TEST_REDIS_URL $(PYTEST)
+	if [ -n "$$THREADLINE_TEST_DATABASE_URL" ]; then $(PYTEST); fi
 
 bench: $(STAMP)
 	@echo "benchmarks: python -m bench.<name> --json (see docs/performance.md)"

@@ -707,7 +707,8 @@ def add_route(
 ) -> None:
     """``path`` (with its trailing slash, the canonical form) and the same path without it."""
     router.add_api_route(path, handler, methods=methods, **kw)
-    router.add_api_route(path.rstrip("/"), handler, methods=methods, include_in_schema=False, **kw)
+    kw["include_in_schema"] = False
+    router.add_api_route(path.rstrip("/"), handler, methods=methods, **kw)
 
 
 def mount(router: APIRouter, resource: Resource) -> None:

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import exists, false, func, or_, select
+from sqlalchemy import exists, false, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from threadline.db import Base
@@ -323,10 +323,11 @@ async def _repoint(
     mapping.update({i: i for (i,) in rows})
     if hasattr(target.model, "base_template_id"):
         base = target.attr("base_template_id")
+        # The oldest clone wins (ids are time-ordered); PostgreSQL has no min() over uuid.
         clones = await ctx.session.execute(
-            select(base, func.min(id_col))
+            select(base, id_col)
             .where(base.in_(ids), ws_col == workspace_id, target.attr("is_template") == false())
-            .group_by(base)
+            .order_by(id_col)
         )
         for source_id, clone_id in clones:
             mapping.setdefault(source_id, clone_id)
