@@ -74,31 +74,44 @@ class _Uuid7:
         self._counter = 0
 
     def __call__(self) -> uuid.UUID:
+        high, counter = self._claim(1)
+        return _uuid(high | ((counter >> 62) << 64) | (counter & _LOW62))
+
+    def many(self, n: int) -> list[uuid.UUID]:
+        """``n`` ids in ascending order (one claim of the counter for all of them)."""
+        high, first = self._claim(n)
+        return [_uuid(high | ((c >> 62) << 64) | (c & _LOW62)) for c in range(first, first + n)]
+
+    def _claim(self, n: int) -> tuple[int, int]:
+        """The fixed bits (time, version, variant) and the first of ``n`` counter values."""
         with self._lock:
             ms = time.time_ns() // 1_000_000
-            if ms > self._ms:
-                self._ms, self._counter = ms, secrets.randbelow(self._RANDOM_START)
-            elif self._counter < self._MAX:
-                self._counter += 1
-            else:  # a millisecond's ids are used up: borrow the next millisecond
-                self._ms, self._counter = self._ms + 1, secrets.randbelow(self._RANDOM_START)
-            ms, counter = self._ms, self._counter
-        value = (
-            (ms << 80) | (0x7 << 76) | ((counter >> 62) << 64) | (0b10 << 62) | (counter & _LOW62)
-        )
-        # uuid.UUID(int=...) re-validates a value built valid; setting the slots is 3x faster.
-        made = _blank_uuid(uuid.UUID)
-        object.__setattr__(made, "int", value)
-        object.__setattr__(made, "is_safe", _UNKNOWN_SAFETY)
-        return made
+            if ms > self._ms or self._counter + n > self._MAX:
+                # a new millisecond, or this one's ids are used up: then borrow the next one
+                self._ms = ms if ms > self._ms else self._ms + 1
+                self._counter = secrets.randbelow(self._RANDOM_START) - 1
+            first = self._counter + 1
+            self._counter += n
+            return (self._ms << 80) | (0x7 << 76) | (0b10 << 62), first
+
+
+def _uuid(value: int) -> uuid.UUID:
+    """A UUID of a value built valid: uuid.UUID(int=...) would check it again, 3x slower."""
+    made = _blank_uuid(uuid.UUID)
+    object.__setattr__(made, "int", value)
+    object.__setattr__(made, "is_safe", _UNKNOWN_SAFETY)
+    return made
 
 
 _LOW62 = (1 << 62) - 1
 _UNKNOWN_SAFETY = uuid.SafeUUID.unknown
 _blank_uuid = object.__new__
 
-new_id = _Uuid7()
+_ids = _Uuid7()
+new_id = _ids
 """A time-ordered UUID (v7): B-tree friendly primary keys without a central sequence."""
+new_ids = _ids.many
+"""``new_ids(n)``: n of them at once, ascending, for bulk writers."""
 
 
 def utcnow() -> datetime:
@@ -190,22 +203,33 @@ INSERT_BATCH = 10_000
 
 
 async def insert_rows(session: AsyncSession, model: type[Base], rows: list[dict[str, Any]]) -> None:
-    """Bulk INSERT without per-row ORM bookkeeping; every row must have the same keys.
+    """Bulk INSERT of ``rows`` (dicts with the same keys), without per-row ORM bookkeeping."""
+    if rows:
+        await insert_columns(session, model, {key: [row[key] for row in rows] for key in rows[0]})
+
+
+async def insert_columns(
+    session: AsyncSession, model: type[Base], values: dict[str, list[Any]]
+) -> None:
+    """Bulk INSERT of rows given column by column: ``values`` maps column keys to lists of one
+    length, the n-th items making the n-th row. Writers of rows by the ten thousand (pieces,
+    prints, BOM lines) build columns directly: a value shared by every row is ``[v] * n``.
 
     Values are converted as an INSERT would convert them (each column type's bind processing,
-    Python-side defaults for columns the rows leave out), but each distinct value of a column
-    once: the 50,000 prints of one order share a handful of workspace, order, step and time
-    values, and converting those per row cost more than writing the rows. The rows then go to
-    the driver as they are: ``COPY`` on PostgreSQL (asyncpg's binary copy, several times faster
-    than multi-row INSERTs), one ``executemany`` elsewhere. Either way the rows are part of the
-    session's transaction.
+    Python-side defaults for columns left out), but each distinct value of a column once: the
+    50,000 prints of one order share a handful of workspace, order, step and time values, and
+    converting those per row cost more than writing the rows. The rows then go to the driver
+    as they are: ``COPY`` on PostgreSQL (asyncpg's binary copy, several times faster than
+    multi-row INSERTs), ``executemany`` elsewhere. Either way they are part of the session's
+    transaction.
     """
-    if not rows:
+    count = len(next(iter(values.values()), []))
+    if not count:
         return
     await session.flush()  # the rows may reference objects still pending in the session
     connection = await session.connection()
     target = table(model)
-    columns, records = _driver_records(connection.dialect, target, rows)
+    columns, records = _driver_records(connection.dialect, target, values, count)
     if connection.dialect.name == "postgresql":
         driver = (await connection.get_raw_connection()).driver_connection
         assert driver is not None  # an open connection of the session's transaction
@@ -225,47 +249,58 @@ async def insert_rows(session: AsyncSession, model: type[Base], rows: list[dict[
 
 
 def _driver_records(
-    dialect: Dialect, target: Table, rows: list[dict[str, Any]]
+    dialect: Dialect, target: Table, values: dict[str, list[Any]], count: int
 ) -> tuple[list[Column[Any]], list[tuple[Any, ...]]]:
-    """The columns written and one tuple of driver values per row, in their order."""
-    keys = list(rows[0])
-    columns: list[Column[Any]] = [target.c[key] for key in keys]
-    raw: list[list[Any]] = [[row[key] for row in rows] for key in keys]
+    """The columns written, in the table's order (the compiled INSERT's), and one tuple of
+    driver values per row."""
+    columns: list[Column[Any]] = []
+    raw: list[list[Any]] = []
     for column in target.columns:
-        if column.key in rows[0] or column.default is None:
+        if column.key in values:
+            given = values[column.key]
+            if len(given) != count:
+                raise ValueError(f"{target.name}.{column.key}: {len(given)} values, not {count}")
+            raw.append(given)
+        elif column.default is not None:
+            arg = getattr(column.default, "arg", None)
+            raw.append([arg(None) for _ in range(count)] if callable(arg) else [arg] * count)
+        else:
             continue
-        arg = getattr(column.default, "arg", None)
         columns.append(column)
-        raw.append([arg(None) for _ in rows] if callable(arg) else [arg] * len(rows))
-    # In the table's order, which is the order of the compiled INSERT's columns.
-    position = {column.key: index for index, column in enumerate(target.columns)}
-    paired = sorted(zip(columns, raw, strict=True), key=lambda pair: position[pair[0].key])
-    columns = [column for column, _ in paired]
-    raw = [values for _, values in paired]
+    unknown = set(values) - {column.key for column in columns}
+    if unknown:
+        raise ValueError(f"{target.name} has no columns {sorted(unknown)}")
     converted = [
-        _convert(column.type._cached_bind_processor(dialect), values, unique=column.primary_key)
-        for column, values in zip(columns, raw, strict=True)
+        _convert(column.type._cached_bind_processor(dialect), column_values, column.primary_key)
+        for column, column_values in zip(columns, raw, strict=True)
     ]
     return columns, list(zip(*converted, strict=True))
 
 
-def _convert(process: Any, values: list[Any], *, unique: bool) -> list[Any]:
-    """``values`` through a bind processor, each distinct (hashable) value once."""
+def _convert(process: Any, values: list[Any], unique: bool) -> list[Any]:
+    """``values`` through a bind processor, each distinct value object once: columns of bulk
+    rows repeat the same objects (``[workspace_id] * n``), so the memo is keyed by identity,
+    which is cheaper than hashing a UUID and works for JSON documents too."""
     if process is None:
         return values
     if unique:
         return [process(value) for value in values]
-    seen: dict[Any, Any] = {}
+    seen: dict[int, Any] = {}
     out = []
+    last: Any = _MISSING
+    converted: Any = None
     for value in values:
-        try:
-            out.append(seen[value])
-        except KeyError:
-            seen[value] = converted = process(value)
-            out.append(converted)
-        except TypeError:  # unhashable (a JSON document)
-            out.append(process(value))
+        if value is not last:  # runs of one object (a line item's pieces) skip the lookup
+            key = id(value)  # every value stays alive in ``values``: no id is reused meanwhile
+            converted = seen.get(key, _MISSING)
+            if converted is _MISSING:
+                seen[key] = converted = process(value)
+            last = value
+        out.append(converted)
     return out
+
+
+_MISSING = object()
 
 
 # SQLite has no row-level locking: a deferred transaction that later writes can fail with

@@ -148,6 +148,10 @@ class Rules:
         """Filters that are not fields (``filter[name_ilike]``, ``filter[by_order]``)."""
         return {}
 
+    def custom_sorts(self) -> dict[str, ColumnElement[Any]]:
+        """Sort keys that are not columns of the resource's table (a print's piece ``copy``)."""
+        return {}
+
 
 @dataclass
 class Resource:
@@ -273,7 +277,7 @@ def _filter_value(f: Field, raw: str) -> Any:
     return raw
 
 
-def _filter_clause(resource: Resource, flt: Filter) -> ColumnElement[bool]:
+def filter_clause(resource: Resource, flt: Filter) -> ColumnElement[bool]:
     f = resource.by_name.get(flt.name)
     if f is None or not f.filter or f.kind in ("object", "array"):
         allowed = sorted(
@@ -313,14 +317,20 @@ def list_statement(ctx: MesContext, resource: Resource, query: ListQuery) -> Any
         if flt.name in custom and (named is None or not named.filter):
             stmt = stmt.where(custom[flt.name](flt))
         else:
-            stmt = stmt.where(_filter_clause(resource, flt))
+            stmt = stmt.where(filter_clause(resource, flt))
     for clause in resource.rules.list_clauses(ctx, query):
         stmt = stmt.where(clause)
     order = []
+    sorts = resource.rules.custom_sorts()
     for name, descending in query.sort or resource.default_sort:
         f = resource.by_name.get(name)
+        if name in sorts:
+            order.append(sorts[name].desc() if descending else sorts[name].asc())
+            continue
         if f is None or not (f.sort or name in ("created", "updated", "name")) or f.link:
-            allowed = sorted({x.name for x in resource.fields if x.sort or x.name == "name"})
+            allowed = sorted(
+                {x.name for x in resource.fields if x.sort or x.name == "name"} | set(sorts)
+            )
             raise Invalid(
                 f"Unknown sort field {name!r}; sortable: {', '.join(allowed)}.",
                 code="UNKNOWN_SORT",

@@ -15,8 +15,11 @@ from threadline.mes.demand import intake, resources, service
 from threadline.mes.demand.models import Print
 from threadline.mes.face import MesContext, created, json_body, no_content
 from threadline.mes.resources import add_route, delete_resource, get_row, mount
+from threadline.perf import bulk_request
 
-router = APIRouter()
+# Orders make pieces and prints by the ten thousand and pages hold up to 1,000 of them: every
+# route of the room runs with the cyclic collector paused (threadline/perf.py).
+router = APIRouter(dependencies=[Depends(bulk_request, scope="function")])
 
 
 async def create_order(request: Request, ctx: MesContext = Depends(mes_context)) -> Response:

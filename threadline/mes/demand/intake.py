@@ -18,7 +18,7 @@ from threadline.db import insert_rows, new_id, utcnow
 from threadline.errors import Invalid, ThreadlineError
 from threadline.mes.demand import pieces as piece_rows
 from threadline.mes.demand import resources, rules, service
-from threadline.mes.demand.models import LineItem, LineItemStatus, Order, Piece, Print, Product
+from threadline.mes.demand.models import LineItem, LineItemStatus, Order, Piece, Product
 from threadline.mes.face import MesContext, parse_uri
 from threadline.mes.resources import (
     Field,
@@ -246,12 +246,6 @@ async def _attach(ctx: MesContext, order_id: uuid.UUID, items: list[LineItem]) -
     await ctx.session.execute(
         update(Piece)
         .where(Piece.line_item_id.in_(ids))
-        .values(order_id=order_id)
-        .execution_options(synchronize_session=False)
-    )
-    await ctx.session.execute(
-        update(Print)
-        .where(Print.line_item_id.in_(ids))
         .values(order_id=order_id)
         .execution_options(synchronize_session=False)
     )

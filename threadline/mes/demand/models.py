@@ -15,7 +15,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, false, true
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, false, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from threadline.db import Base
@@ -221,7 +221,9 @@ class Piece(BureauOwned, Base):
 
     __tablename__ = "mes_pieces"
     __table_args__ = (
-        Index("ix_mes_pieces_order", "order_id", "created_at", "id"),
+        # An order's pieces in LIST order, with the bureau, so a page and its count read the
+        # index alone.
+        Index("ix_mes_pieces_order", "order_id", "workspace_id", "created_at", "id"),
         Index("ix_mes_pieces_line_item", "line_item_id", "copy"),
     )
 
@@ -251,27 +253,34 @@ class Piece(BureauOwned, Base):
 
 
 class Print(BureauOwned, Base):
-    """The status of one workflow step on one piece (legacy name "print")."""
+    """The status of one workflow step on one piece (legacy name "print").
+
+    Prints come by the tens of thousands per order (pieces x steps), so a print row holds only
+    what is its own: its piece, step and status (its order, workflow and copy number are the
+    piece's, read through it), the line item copied for the floor's filters, and one foreign
+    key, to the piece. A print goes when its piece goes (cascade) or with its line item or
+    order, whose deletes remove prints first. Three more keys and three more columns per print
+    made an order of 50,000 prints two to three times as slow (docs/performance.md).
+    """
 
     __tablename__ = "mes_prints"
     __table_args__ = (
         Index("ix_mes_prints_piece", "piece_id", "process_step_position"),
         Index("ix_mes_prints_line_item", "line_item_id"),
-        Index("ix_mes_prints_order", "order_id"),
-        Index("ix_mes_prints_run", "run_id"),
+        # Most prints wait without a run; the index holds only those in one.
+        Index(
+            "ix_mes_prints_run",
+            "run_id",
+            postgresql_where=text("run_id IS NOT NULL"),
+            sqlite_where=text("run_id IS NOT NULL"),
+        ),
     )
 
+    workspace_id: Mapped[uuid.UUID] = mapped_column(index=True)
     piece_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("mes_pieces.id", ondelete="CASCADE"))
-    line_item_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("mes_line_items.id", ondelete="CASCADE")
-    )
-    order_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("mes_orders.id", ondelete="SET NULL")
-    )
-    workflow_id: Mapped[uuid.UUID | None] = mapped_column()
+    line_item_id: Mapped[uuid.UUID] = mapped_column()
     process_step_id: Mapped[uuid.UUID | None] = mapped_column()
     process_step_position: Mapped[int]
-    copy: Mapped[int]
     status: Mapped[PrintStatus] = mapped_column(
         status_column(PrintStatus, "mes_print_status"), default=PrintStatus.created
     )

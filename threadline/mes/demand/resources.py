@@ -169,11 +169,12 @@ print_ = Resource(
         *common_fields(),
         Field("piece", "uri", to=("piece",), read_only=True),
         Field("line_item", "uri", to=("line-item",), read_only=True),
-        Field("order", "uri", to=("order",), read_only=True),
-        Field("workflow", "uri", to=("workflow",), read_only=True),
+        # The piece's order, workflow, copy: rules.PrintRules shows, filters, sorts through it
+        Field("order", "uri", to=("order",), read_only=True, filter=False),
+        Field("workflow", "uri", to=("workflow",), read_only=True, filter=False),
         Field("process_step", "uri", to=("process-step",), read_only=True),
         Field("process_step_position", "integer", read_only=True, sort=True),
-        Field("copy", "integer", read_only=True, sort=True),
+        Field("copy", "integer", read_only=True, filter=False),
         Field("name", read_only=True, filter=False),
         Field("status", choices=tuple(s.value for s in models.PrintStatus), read_only=True),
         Field(

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import String, cast, exists, literal, select, update
+from sqlalchemy import String, cast, delete, exists, literal, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from threadline.auth.models import User
@@ -24,7 +24,7 @@ from threadline.mes.demand import pieces as piece_rows
 from threadline.mes.demand import service, states
 from threadline.mes.demand.models import LineItem, Order, OrderStatus, Piece, Print, Product
 from threadline.mes.face import Filter, ListQuery, MesContext, invalid_value, parse_uri
-from threadline.mes.resources import REGISTRY, Field, Links, Rules, Values
+from threadline.mes.resources import REGISTRY, Field, Links, Rules, Values, filter_clause
 
 MODEL_OR_NO_UPLOAD = (
     "Either supply a model uri, or set no_model_upload to True. You cannot do both, and you "
@@ -180,13 +180,19 @@ class OrderRules(Rules):
             raise Invalid(
                 "You cannot delete order which is already confirmed.", code="ORDER_CONFIRMED"
             )
-        in_run = exists().where(Print.order_id == row.id, Print.run_id.is_not(None))
+        items = select(LineItem.id).where(LineItem.order_id == row.id)
+        in_run = exists().where(Print.line_item_id.in_(items), Print.run_id.is_not(None))
         if await ctx.session.scalar(select(in_run)):
             raise Invalid(
                 "An order with prints associated with a run cannot be deleted",
                 code="PRINTS_IN_RUN",
             )
-        for model in (Print, Piece, LineItem):
+        await ctx.session.execute(
+            delete(Print)
+            .where(Print.line_item_id.in_(items))
+            .execution_options(synchronize_session=False)
+        )
+        for model in (Piece, LineItem):
             await ctx.session.execute(
                 model.__table__.delete().where(model.__table__.c.order_id == row.id)  # type: ignore[attr-defined]
             )
@@ -455,6 +461,9 @@ _STEP_STATUS = {
 
 
 class PrintRules(Rules):
+    """A print shows its piece's order, workflow, copy and names (read through the piece,
+    whose they are: models.Print), all for a page in one query."""
+
     async def computed(self, ctx: MesContext, rows: Sequence[Any]) -> dict[uuid.UUID, Values]:
         piece_ids = {r.piece_id for r in rows}
         if not piece_ids:
@@ -466,6 +475,9 @@ class PrintRules(Rules):
                 Piece.type,
                 Piece.priority,
                 Piece.layer_thickness,
+                Piece.order_id,
+                Piece.workflow_id,
+                Piece.copy,
                 LineItem.base_material_id,
                 Order.name,
                 Order.due_date,
@@ -478,16 +490,22 @@ class PrintRules(Rules):
         pieces = {row[0]: row for row in joined}
         out: dict[uuid.UUID, Values] = {}
         for r in rows:
-            p = pieces[r.piece_id]
+            (_, name, kind, priority, thickness, order_id, workflow_id, copy) = pieces[r.piece_id][
+                :8
+            ]
+            material_id, order_name, due, location_id = pieces[r.piece_id][8:]
             out[r.id] = {
-                "name": f"{p[1]} step {r.process_step_position}",
-                "type": str(p[2].value),
-                "piece_priority": p[3],
-                "layer_thickness": p[4],
-                "base_material": str(p[5]) if p[5] else None,
-                "order_name": p[6],
-                "order_due_date": p[7].isoformat() if p[7] else None,
-                "location": str(p[8]) if p[8] else None,
+                "order": ctx.uri("order", order_id) if order_id else None,
+                "workflow": ctx.uri("workflow", workflow_id) if workflow_id else None,
+                "copy": copy,
+                "name": f"{name} step {r.process_step_position}",
+                "type": str(kind.value),
+                "piece_priority": priority,
+                "layer_thickness": thickness,
+                "base_material": str(material_id) if material_id else None,
+                "order_name": order_name,
+                "order_due_date": due.isoformat() if due else None,
+                "location": str(location_id) if location_id else None,
                 "order_step_status": _STEP_STATUS[str(r.status.value)],
             }
         return out
@@ -501,4 +519,18 @@ class PrintRules(Rules):
                 else Print.remanufactured_to_id.is_not(None)
             )
 
-        return {"work_needed": work_needed}
+        def through_piece(flt: Filter) -> ColumnElement[bool]:
+            """A filter on a field of the print's piece (``order``, ``workflow``, ``copy``)."""
+            pieces = select(Piece.id).where(filter_clause(REGISTRY["piece"], flt))
+            return Print.piece_id.in_(pieces)
+
+        return {
+            "work_needed": work_needed,
+            "order": through_piece,
+            "workflow": through_piece,
+            "copy": through_piece,
+        }
+
+    def custom_sorts(self) -> dict[str, ColumnElement[Any]]:
+        copy = select(Piece.copy).where(Piece.id == Print.piece_id).scalar_subquery()
+        return {"copy": copy}

@@ -57,11 +57,10 @@ async def workflow_is_processing(session: AsyncSession, workflow_id: uuid.UUID) 
 
 
 async def workflow_in_use(session: AsyncSession, workflow_id: uuid.UUID) -> bool:
-    """Any line item, piece or print names the workflow (then it is archived, not deleted)."""
-    used = (
-        exists().where(LineItem.workflow_id == workflow_id)
-        | exists().where(Piece.workflow_id == workflow_id)
-        | exists().where(Print.workflow_id == workflow_id)
+    """Any line item or piece names the workflow (then it is archived, not deleted); a
+    print's workflow is its piece's."""
+    used = exists().where(LineItem.workflow_id == workflow_id) | exists().where(
+        Piece.workflow_id == workflow_id
     )
     return bool(await session.scalar(select(used)))
 
