@@ -24,7 +24,15 @@ from threadline.mes.demand import pieces as piece_rows
 from threadline.mes.demand import service, states
 from threadline.mes.demand.models import LineItem, Order, OrderStatus, Piece, Print, Product
 from threadline.mes.face import Filter, ListQuery, MesContext, invalid_value, parse_uri
-from threadline.mes.resources import REGISTRY, Field, Links, Rules, Values, filter_clause
+from threadline.mes.resources import (
+    REGISTRY,
+    Field,
+    Links,
+    Rules,
+    Values,
+    filter_clause,
+    ids_of,
+)
 
 MODEL_OR_NO_UPLOAD = (
     "Either supply a model uri, or set no_model_upload to True. You cannot do both, and you "
@@ -417,7 +425,7 @@ async def piece_context(ctx: MesContext, rows: Sequence[Any]) -> dict[uuid.UUID,
                 select(Print.piece_id, Print.id)
                 .join(Piece, Piece.id == Print.piece_id)
                 .where(
-                    Print.piece_id.in_([r.id for r in rows]),
+                    Piece.id.in_(ids_of(rows)),
                     Print.process_step_position == Piece.current_step_position,
                 )
             )
