@@ -229,3 +229,33 @@ async def test_definitions_take_their_get_body_and_values_show_in_events(mes: Me
             [{"custom_field_id": "erp_code", "value": "E-2"}],
         ),
     ]
+
+
+async def test_orders_and_their_inline_line_items_are_checked(mes: Mes) -> None:
+    """An order's and its inline line items' values are checked as any other POST: a bad one
+    names its line item and nothing is written; defaults fill in."""
+    await define(mes, "po_line", "integer", related_table_name="line_item")
+    await define(mes, "region", "text", related_table_name="order", default_value="EU")
+    item = {"quantity": 1, "no_model_upload": True, "name": "bracket"}
+    good = [{"custom_field_id": "po_line", "value": "3"}]
+    bad = [{"custom_field_id": "po_line", "value": "three"}]
+    body = {"name": "O", "line_items": [{**item, "custom_field_values": good}]}
+    order = await mes.get(await mes.create("order", body))
+    assert order["custom_field_values"] == [{"custom_field_id": "region", "value": "EU"}]
+    (line,) = order["line_items"]
+    assert (await mes.get(line))["custom_field_values"] == [
+        {"custom_field_id": "po_line", "value": 3}
+    ]
+    before = (await mes.list("line-item"))["meta"]["count"]
+    refused = await mes.client.post(
+        "/mes/order/",
+        json={"name": "P", "line_items": [item, {**item, "custom_field_values": bad}]},
+    )
+    assert assert_problem(refused, 400)["line_item"] == 1
+    unknown = [{"custom_field_id": "nope", "value": 1}]
+    response = await mes.client.post(
+        "/mes/line-item/", json={**item, "custom_field_values": unknown}
+    )
+    assert_problem(response, 400, "UNKNOWN_CUSTOM_FIELD")
+    assert (await mes.list("line-item"))["meta"]["count"] == before
+    assert (await mes.list("order"))["meta"]["count"] == 1

@@ -80,13 +80,16 @@ async def test_filters_by_key_created_user_and_paging(mes: Mes) -> None:
     first = await mes.create("location", {"name": "Bern", "address": "x"})
     second = await mes.create("location", {"name": "Basel", "address": "y"})
     await mes.update(second, {"name": "Basel Nord"})
-    names = await _events(mes, **{"filter[key]": "name"})
+    # (each location's default sub-location is named on /event/ too)
+    names = await _events(mes, **{"filter[key]": "name", "filter[reference]": f"{first},{second}"})
     assert [(e["reference"], e["previous_value"], e["current_value"]) for e in names] == [
         (first, None, "Bern"),
         (second, None, "Basel"),
         (second, "Basel", "Basel Nord"),
     ]
-    newest = await _events(mes, **{"filter[key]": "name", "sort": "-created"})
+    newest = await _events(
+        mes, **{"filter[key]": "name", "filter[reference]": f"{first},{second}", "sort": "-created"}
+    )
     assert [e["uuid"] for e in newest] == [e["uuid"] for e in reversed(names)]
     later = await mes.client.get(f"/mes/event/?filter[created]>{names[0]['created']}")
     assert all(e["created"] > names[0]["created"] for e in later.json()["resources"])

@@ -149,3 +149,43 @@ async def test_a_page_of_labels_is_a_fixed_number_of_statements(mes: Mes, engine
         assert all(len(item["items"]) == 1 for item in page["resources"])
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
+
+
+async def test_what_points_at_a_deleted_row_goes_with_it(mes: Mes) -> None:
+    """Comments and labels point at their subject by uuid alone (no foreign key): a deleted
+    location, line item or order takes its own and its pieces' with it, each delete on /event/."""
+    rush = await label(mes)
+    site = await mes.create("location", {"name": "Turin", "address": "x"})
+    on_site = await mes.create("label-relationship", {"label": rush, "target_uri": site})
+    body = {"quantity": 2, "no_model_upload": True, "name": "bracket"}
+    order = await mes.get(await mes.create("order", {"name": "O", "line_items": [body, body]}))
+    kept, dropped = order["line_items"]
+    attached = []
+    for uri, table in (
+        (order["uri"], "order"),
+        (dropped, "line_item"),
+        (
+            (await mes.list("piece", **{"filter[line_item]": dropped}))["resources"][0]["uri"],
+            "piece",
+        ),
+    ):
+        attached.append(await mes.create("label-relationship", {"label": rush, "target_uri": uri}))
+        related = {"related_table_name": table, "related_uuid": uri.rsplit("/", 2)[-2]}
+        attached.append(await mes.create("comment", {**related, "text": "check the wall"}))
+    kept_comment = await mes.create(
+        "comment",
+        {"related_table_name": "line_item", "related_uuid": kept.rsplit("/", 2)[-2], "text": "ok"},
+    )
+
+    await mes.delete(site)
+    assert_problem(await mes.client.get(on_site), 404, "RESOURCE_NOT_FOUND")
+    await mes.delete(dropped)
+    for uri in attached[2:]:
+        assert_problem(await mes.client.get(uri), 404, "RESOURCE_NOT_FOUND")
+    assert (await mes.get(attached[1]))["text"] == "check the wall"  # the order's, still there
+    await mes.delete(order["uri"])
+    for uri in (*attached, kept_comment):
+        assert_problem(await mes.client.get(uri), 404, "RESOURCE_NOT_FOUND")
+    assert (await mes.get(rush))["items"] == []
+    deleted = await mes.list("event", **{"filter[reference]": kept_comment})
+    assert any(e["current_value"] is None for e in deleted["resources"])

@@ -17,6 +17,9 @@ async def test_location_gets_its_default_sub_location(mes: Mes) -> None:
     assert subs["meta"] == {"count": 1, "limit": 100, "offset": 0}
     (default,) = subs["resources"]
     assert default["is_default"] is True and default["location"] == uri
+    # the default sub-location was written like any other: its creation is on /event/
+    events = await mes.list("event", **{"filter[reference]": default["uri"]})
+    assert {e["key"] for e in events["resources"]} >= {"name", "is_default", "location"}
 
 
 async def test_one_default_sub_location_per_location(mes: Mes) -> None:

@@ -708,10 +708,33 @@ async def update_resource(
         )
 
 
+# --- what points at a deleted row by uuid alone -------------------------------------------------
+
+# (ctx, the ids of deleted rows: a list or a SELECT of ids) → remove the records that point at
+# them without a foreign key (comments, label relationships). Registered by mes/crosscut.
+DeleteCleanup = Callable[[MesContext, Any], Awaitable[None]]
+_delete_cleanups: list[DeleteCleanup] = []
+
+
+def register_delete_cleanup(cleanup: DeleteCleanup) -> None:
+    """Have every delete of MES rows call ``cleanup`` with their ids."""
+    if cleanup not in _delete_cleanups:
+        _delete_cleanups.append(cleanup)
+
+
+async def cleanup_deleted(ctx: MesContext, ids: Any) -> None:
+    """Remove what points at the rows ``ids`` (about to be deleted) by uuid alone. A room that
+    deletes rows in bulk (an order's line items, pieces and prints) calls it with their SELECT."""
+    for cleanup in _delete_cleanups:
+        await cleanup(ctx, ids)
+
+
 async def delete_resource(ctx: MesContext, resource: Resource, row: Any) -> None:
-    """DELETE: the room's rules may refuse; the row and its links go, audited."""
+    """DELETE: the room's rules may refuse; the row, its links and the comments and labels on it
+    go, audited."""
     ctx.require(row.workspace_id, resource.write_role)
     await resource.rules.before_delete(ctx, row)
+    await cleanup_deleted(ctx, [row.id])
     workspace = await workspace_of(ctx, row.workspace_id)
     before = snapshot(ctx, resource, row)
     for f in resource.fields:

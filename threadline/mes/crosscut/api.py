@@ -7,8 +7,14 @@ from fastapi.responses import Response
 
 from threadline.mes.auth import mes_context
 from threadline.mes.crosscut import custom_fields, events, resources
+from threadline.mes.crosscut.service import remove_attached
 from threadline.mes.face import MesContext, json_response, list_response, parse_list_query
-from threadline.mes.resources import add_route, mount, register_custom_field_check
+from threadline.mes.resources import (
+    add_route,
+    mount,
+    register_custom_field_check,
+    register_delete_cleanup,
+)
 
 router = APIRouter()
 for resource in (
@@ -21,6 +27,8 @@ for resource in (
 
 # Every resource with ``custom_field_values`` checks them against the bureau's definitions.
 register_custom_field_check(custom_fields.check_values)
+# Comments and labels of a deleted row go with it.
+register_delete_cleanup(remove_attached)
 
 
 async def list_events(request: Request, ctx: MesContext = Depends(mes_context)) -> Response:

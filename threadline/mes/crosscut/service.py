@@ -21,7 +21,16 @@ from threadline.auth.models import Membership, Role, User
 from threadline.errors import Forbidden, Invalid, NotFound
 from threadline.mes.crosscut.models import Comment, Label, LabelRelationship
 from threadline.mes.face import PREFIX, Filter, ListQuery, MesContext, invalid_value, parse_uri
-from threadline.mes.resources import REGISTRY, Links, Resource, Rules, Values, workspace_of
+from threadline.mes.resources import (
+    REGISTRY,
+    Links,
+    Resource,
+    Rules,
+    Values,
+    record,
+    snapshot,
+    workspace_of,
+)
 
 COMMENT_TABLES = (
     "order",
@@ -338,3 +347,28 @@ class LabelRelationshipRules(Rules):
             return LabelRelationship.target_id.in_(ids)
 
         return {"target_uri": target}
+
+
+# --- comments and labels of deleted rows --------------------------------------------------------
+
+
+async def remove_attached(ctx: MesContext, ids: Any) -> None:
+    """The comments on, and label relationships to, rows being deleted go with them, each
+    audited as a delete (a comment has no foreign key: its subject's table varies)."""
+    attached: tuple[tuple[str, Any, Any], ...] = (
+        ("comment", Comment, Comment.related_uuid),
+        ("label-relationship", LabelRelationship, LabelRelationship.target_id),
+    )
+    for kind, model, column in attached:
+        resource = REGISTRY[kind]
+        rows = (await ctx.session.scalars(select(model).where(column.in_(ids)))).all()
+        for row in rows:
+            workspace = await workspace_of(ctx, row.workspace_id)
+            before = snapshot(ctx, resource, row)
+            record(ctx, resource, workspace, row.id, "delete", before, None)
+        if rows:
+            await ctx.session.execute(
+                delete(model)
+                .where(model.id.in_([r.id for r in rows]))
+                .execution_options(synchronize_session=False)
+            )

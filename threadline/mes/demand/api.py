@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from sqlalchemy import select
 
+from threadline.errors import Invalid
 from threadline.mes.auth import mes_context
 from threadline.mes.demand import intake, resources, service
-from threadline.mes.demand.models import Print
+from threadline.mes.demand.models import Piece, Print
 from threadline.mes.face import MesContext, created, json_body, no_content
-from threadline.mes.resources import add_route, delete_resource, get_row, mount
+from threadline.mes.resources import add_route, cleanup_deleted, delete_resource, get_row, mount
 from threadline.perf import bulk_request
 
 # Orders make pieces and prints by the ten thousand and pages hold up to 1,000 of them: every
@@ -48,8 +50,6 @@ async def clone_line_item(
     body = await json_body(request)
     unknown = sorted(set(body) - {"quantity"})
     if unknown:
-        from threadline.errors import Invalid
-
         raise Invalid(f"Unknown field: {', '.join(unknown)}.", code="UNKNOWN_FIELD")
     new = await intake.clone_line_item(ctx, row, body.get("quantity"))
     return created(ctx.uri("line-item", new))
@@ -60,13 +60,16 @@ async def delete_line_item(uuid: str, ctx: MesContext = Depends(mes_context)) ->
     row = await get_row(ctx, resources.line_item, uuid)
     ctx.require(row.workspace_id, resources.line_item.write_role)
     if await service.prints_in_run(ctx.session, [row.id]):
-        from threadline.errors import Invalid
-
         raise Invalid(
             "An line-item with prints that are associated with a run cannot be deleted",
             code="PRINTS_IN_RUN",
         )
     order_id = row.order_id
+    for owned in (
+        select(Print.id).where(Print.line_item_id == row.id),
+        select(Piece.id).where(Piece.line_item_id == row.id),
+    ):
+        await cleanup_deleted(ctx, owned)
     await ctx.session.execute(Print.__table__.delete().where(Print.line_item_id == row.id))  # type: ignore[attr-defined]
     await delete_resource(ctx, resources.line_item, row)
     if order_id is not None:

@@ -22,6 +22,7 @@ from threadline.mes.demand.models import LineItem, LineItemStatus, Order, Piece,
 from threadline.mes.face import MesContext, parse_uri
 from threadline.mes.resources import (
     Field,
+    check_custom_fields,
     check_refs,
     parse_input,
     record,
@@ -183,6 +184,7 @@ async def create_order(ctx: MesContext, body: dict[str, Any]) -> uuid.UUID:
     ctx.require(workspace_id, resources.order.write_role)
     parsed.values["workspace_id"] = workspace_id
     rules.order_defaults(ctx, parsed.values)
+    await check_custom_fields(ctx, resources.order, workspace_id, parsed.values)
     refs = list(parsed.refs)
     existing: list[uuid.UUID] = []
     inline: list[dict[str, Any]] = []
@@ -191,7 +193,9 @@ async def create_order(ctx: MesContext, body: dict[str, Any]) -> uuid.UUID:
             if isinstance(raw, str):
                 existing.append(parse_uri(raw, kinds=("line-item",), field_name="line_items"))
             else:
-                inline.append(parse_line_item(ctx, raw, workspace_id, refs))
+                values = parse_line_item(ctx, raw, workspace_id, refs)
+                await check_custom_fields(ctx, resources.line_item, workspace_id, values)
+                inline.append(values)
         except ThreadlineError as exc:
             raise _named(index, exc) from None
     rules.check_registered(refs)
@@ -270,6 +274,7 @@ async def create_line_item(ctx: MesContext, body: dict[str, Any]) -> uuid.UUID:
     ctx.require(workspace_id, resources.line_item.write_role)
     refs: list[tuple[Field, uuid.UUID]] = []
     values = parse_line_item(ctx, dict(body), workspace_id, refs)
+    await check_custom_fields(ctx, resources.line_item, workspace_id, values)
     rules.check_registered(refs)
     await check_refs(ctx, workspace_id, refs)
     [line_item_id] = await insert_line_items(

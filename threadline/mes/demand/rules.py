@@ -30,6 +30,7 @@ from threadline.mes.resources import (
     Links,
     Rules,
     Values,
+    cleanup_deleted,
     filter_clause,
     ids_of,
 )
@@ -195,6 +196,12 @@ class OrderRules(Rules):
                 "An order with prints associated with a run cannot be deleted",
                 code="PRINTS_IN_RUN",
             )
+        for owned in (
+            select(Print.id).where(Print.line_item_id.in_(items)),
+            select(Piece.id).where(Piece.order_id == row.id),
+            items,
+        ):
+            await cleanup_deleted(ctx, owned)
         await ctx.session.execute(
             delete(Print)
             .where(Print.line_item_id.in_(items))

@@ -10,7 +10,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from threadline.errors import Forbidden, Invalid
 from threadline.mes.face import ListQuery, MesContext
-from threadline.mes.resources import Links, Rules, Values
+from threadline.mes.resources import REGISTRY, Links, Rules, Values, record, snapshot, workspace_of
 from threadline.mes.shop.models import Location, Manufacturer, SubLocation
 
 DEFAULT_SUB_LOCATION = "Default"
@@ -35,14 +35,19 @@ class LocationRules(Rules):
             raise Invalid("The requested location name already exists.", code="NAME_EXISTS")
 
     async def after_create(self, ctx: MesContext, row: Any, links: Links) -> None:
-        ctx.session.add(
-            SubLocation(
-                workspace_id=row.workspace_id,
-                location_id=row.id,
-                name=DEFAULT_SUB_LOCATION,
-                is_default=True,
-            )
+        default = SubLocation(
+            workspace_id=row.workspace_id,
+            location_id=row.id,
+            name=DEFAULT_SUB_LOCATION,
+            is_default=True,
         )
+        ctx.session.add(default)
+        await ctx.session.flush()
+        # the default is a write like any other: it is on /event/ and the live stream
+        sub_location = REGISTRY["sub-location"]
+        after = snapshot(ctx, sub_location, default)
+        workspace = await workspace_of(ctx, row.workspace_id)
+        record(ctx, sub_location, workspace, default.id, "create", None, after)
 
     async def before_update(self, ctx: MesContext, row: Any, values: Values, links: Links) -> None:
         if "name" in values and values["name"] != row.name:
