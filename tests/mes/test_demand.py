@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import uuid
 
-from sqlalchemy import event
+import pytest
+from sqlalchemy.exc import IntegrityError
 
+from tests.mes.test_crosscut_events import counted
 from threadline.mes.demand import states
+from threadline.mes.shop.models import Material
 
 ITEM = {"quantity": 3, "no_model_upload": True, "name": "bracket"}
-
-
-@contextmanager
-def counted(engine) -> Iterator[list[str]]:
-    """SQL statements sent to the database while the block runs."""
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, _parameters, _context, _executemany):
-        statements.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 async def _order(mes, items, **extra):
@@ -183,3 +170,21 @@ async def test_order_statements_do_not_grow_with_pieces(mes, engine):
 
     await count(1, 1)  # warm up
     assert await count(2, 1) == await count(50, 20)
+
+
+async def test_what_a_line_item_uses_cannot_vanish_under_it(mes, connection):
+    """The rooms refuse to delete a material, model or workflow in use; the foreign keys hold
+    that even for a write that skips them (a delete racing the line item's insert)."""
+    material = await mes.create("material", {"name": "PA12", "type": "base", "color": "#ffffff"})
+    order = await mes.get(
+        await _order(mes, [{**ITEM, "additive": {"materials": {"base": material}}}])
+    )
+    line = await mes.get(order["line_items"][0])
+    assert line["additive"]["materials"]["base"] == material
+    refused = await mes.client.delete(material)
+    assert refused.status_code == 400 and refused.json()["code"] == "MATERIAL_IN_USE"
+    table = Material.__table__
+    material_id = uuid.UUID(material.rstrip("/").rsplit("/", 1)[1])
+    with pytest.raises(IntegrityError):
+        async with connection.begin_nested():
+            await connection.execute(table.delete().where(table.c.id == material_id))

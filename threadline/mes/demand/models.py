@@ -188,12 +188,18 @@ class LineItem(BureauOwned, Base):
     priority: Mapped[int] = mapped_column(default=65)
     notes: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
-    workflow_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    # Workflows, models and materials in use are refused a delete by their rooms' rules; the
+    # keys make that hold under concurrent writes too (a delete that races them fails, 409).
+    workflow_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("mes_workflows.id"), index=True
+    )
     workflow_type: Mapped[str | None] = mapped_column(String(32))
     prep_workflow: Mapped[str | None] = mapped_column(String(2000))
-    model_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
-    base_material_id: Mapped[uuid.UUID | None] = mapped_column()
-    support_material_id: Mapped[uuid.UUID | None] = mapped_column()
+    model_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("mes_models.id"), index=True)
+    base_material_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("mes_materials.id"))
+    support_material_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("mes_materials.id")
+    )
     # The native part revision this line item builds (the digital thread); a later release of
     # the part never moves it.
     part_version_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -233,7 +239,9 @@ class Piece(BureauOwned, Base):
     order_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("mes_orders.id", ondelete="SET NULL")
     )
-    workflow_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    workflow_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("mes_workflows.id"), index=True
+    )
     copy: Mapped[int]
     name: Mapped[str] = mapped_column(String(300))
     type: Mapped[ItemType] = mapped_column(
