@@ -10,6 +10,7 @@ Create Date: 2026-12-04 03:40:00
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "c3f1a7d2e845"
@@ -35,9 +36,14 @@ def _name(table: str, column: str, target: str) -> str:
 def upgrade() -> None:
     for table, keys in KEYS.items():
         for column, target in keys:
+            rows, referred = sa.table(table, sa.column(column)), sa.table(target, sa.column("id"))
             op.execute(
-                f"UPDATE {table} SET {column} = NULL WHERE {column} IS NOT NULL "
-                f"AND {column} NOT IN (SELECT id FROM {target})"
+                rows.update()
+                .where(
+                    rows.c[column].is_not(None),
+                    rows.c[column].not_in(sa.select(referred.c.id)),
+                )
+                .values({column: None})
             )
         with op.batch_alter_table(table, schema=None) as batch_op:
             for column, target in keys:
