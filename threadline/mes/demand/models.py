@@ -197,9 +197,7 @@ class LineItem(BureauOwned, Base):
     prep_workflow: Mapped[str | None] = mapped_column(String(2000))
     model_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("mes_models.id"), index=True)
     base_material_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("mes_materials.id"))
-    support_material_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("mes_materials.id")
-    )
+    support_material_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("mes_materials.id"))
     # The native part revision this line item builds (the digital thread); a later release of
     # the part never moves it.
     part_version_id: Mapped[uuid.UUID | None] = mapped_column(
