@@ -28,6 +28,7 @@ from threadline.faces import cascadia
 from threadline.jobs import service as jobs_service
 from threadline.jobs.worker import Worker
 from threadline.mes import api as mes_api
+from threadline.mes.demand import quotes as mes_quotes
 from threadline.mes.files import processing as mes_files
 from threadline.middleware import BodyLimitMiddleware
 from threadline.perf import tune_for_serving
@@ -69,9 +70,11 @@ def create_app(
         tune_for_serving()
         await runtime.broker.start(runtime.sessionmaker)  # the event relay (docs/events.md)
         # Handlers bound to this server's objects, then this process's share of the jobs.
-        jobs_service.register(
-            mes_files.JOB_KIND, mes_files.job_handler(runtime.blobs), replace=True
-        )
+        for kind, handler in (
+            (mes_files.JOB_KIND, mes_files.job_handler(runtime.blobs)),
+            (mes_quotes.JOB_KIND, mes_quotes.job_handler(runtime.blobs)),
+        ):
+            jobs_service.register(kind, handler, replace=True)
         jobs = Worker(runtime.sessionmaker)  # docs/jobs.md
         await jobs.start()
         yield

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from threadline.blobs import create_blob_store
 from threadline.config import Settings
 from threadline.db import create_engine, create_sessionmaker
+from threadline.mes.demand.models import OrderQuote
 from threadline.mes.files import processing as mes_files
 from threadline.vault.models import FileVersion, VaultFile
 
@@ -53,10 +54,14 @@ async def check(settings: Settings, *, repair: bool = False) -> FsckReport:
             used: dict[str, list[str]] = defaultdict(list)
             for sha, name in rows.all():
                 used[sha].append(name)
-            # The MES face's models, design files and documents keep their bytes in the same
-            # store by digest (no vault version): they are in use too, never orphans.
+            # The MES face's models, design files, documents and quote documents keep their
+            # bytes in the same store by digest (no vault version): in use too, never orphans.
             for sha in await mes_files.stored_digests(session):
                 used[sha].append(f"MES file {sha[:12]}")
+            quotes = select(OrderQuote.sha256).where(OrderQuote.sha256.is_not(None))
+            for quote_sha in await session.scalars(quotes):
+                if quote_sha is not None:
+                    used[quote_sha].append(f"MES order quote {quote_sha[:12]}")
     finally:
         await engine.dispose()
     report.users = {sha: names[0] for sha, names in used.items()}

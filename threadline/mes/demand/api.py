@@ -14,8 +14,9 @@ from sqlalchemy import select
 from threadline.errors import Invalid
 from threadline.mes.auth import mes_context
 from threadline.mes.demand import intake, resources, service
-from threadline.mes.demand.models import Piece, Print
+from threadline.mes.demand.models import OrderQuote, Piece, Print
 from threadline.mes.face import MesContext, created, json_body, no_content
+from threadline.mes.files.api import mount_content
 from threadline.mes.resources import add_route, cleanup_deleted, delete_resource, get_row, mount
 from threadline.perf import bulk_request
 
@@ -83,8 +84,11 @@ for resource in (
     resources.line_item,
     resources.piece,
     resources.print_,
+    resources.order_quote,
 ):
     mount(router, resource)
+# The quote's rendered document, through the signed link of its ``content``
+mount_content(router, "order-quote", OrderQuote)
 
 for path, handler, method, name in (
     ("/order/", create_order, "POST", "mes.order.post"),

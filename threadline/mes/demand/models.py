@@ -3,9 +3,10 @@ and its per-step prints (mes-api-reference.txt ``/order/``, ``/product/``, ``/li
 ``/piece/``, ``/print/``).
 
 Statuses are VARCHAR columns with a CHECK of the reference's values; which changes are allowed
-is not here but in :mod:`threadline.mes.demand.states`. Pieces and prints carry their order and
-line item (denormalised, never changed after creation) so the floor's lists filter them by one
-index instead of a join.
+is not here but in :mod:`threadline.mes.demand.states`. Pieces carry their order and line item
+(denormalised, never changed after creation) so the floor's lists filter them by one index
+instead of a join; prints carry their piece and line item and show the rest through the piece.
+An order's quotes (``/order-quote/``) are rendered documents with a durable job's status.
 """
 
 from __future__ import annotations
@@ -296,3 +297,49 @@ class Print(BureauOwned, Base):
     remanufactured_to_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("mes_prints.id", ondelete="SET NULL")
     )
+
+
+class QuoteStatus(enum.StrEnum):
+    """Of an order quote's document, rendered by a durable job (mes-digest 1: heavy actions)."""
+
+    pending = "pending"
+    processing = "processing"
+    complete = "complete"
+    error = "error"
+
+
+class DiscountType(enum.StrEnum):
+    percentage = "percentage"
+    amount = "amount"
+
+
+class OrderQuote(BureauOwned, Base):
+    """One revision of the price a bureau offers for an order (``/order-quote/``). Approving
+    one sets the order's ``quote_approved``, which confirming its line items then needs."""
+
+    __tablename__ = "mes_order_quotes"
+    __table_args__ = (Index("ix_mes_order_quotes_order", "order_id", "created_at"),)
+
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("mes_orders.id", ondelete="CASCADE"))
+    number: Mapped[str | None] = mapped_column(String(255))
+    approved: Mapped[bool] = mapped_column(default=False, server_default=false())
+    customer_po: Mapped[str | None] = mapped_column(String(255))
+    discount_type: Mapped[DiscountType] = mapped_column(
+        status_column(DiscountType, "mes_quote_discount_type"), default=DiscountType.amount
+    )
+    discount_value: Mapped[float | None]
+    markup_value: Mapped[float] = mapped_column(default=0.0)
+    notes: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[QuoteStatus] = mapped_column(
+        status_column(QuoteStatus, "mes_quote_status"), default=QuoteStatus.pending
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+    # The rendered document in the blob store, and the total it states
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    file_size: Mapped[int | None]
+    total: Mapped[float | None]
+
+    @property
+    def name(self) -> str:
+        """The document's file name."""
+        return f"quote-{self.number or self.id}.pdf"

@@ -7,7 +7,7 @@ in :mod:`threadline.mes.demand.rules`, a page at a time.
 
 from __future__ import annotations
 
-from threadline.mes.demand import models, rules
+from threadline.mes.demand import models, quotes, rules
 from threadline.mes.resources import Field, Resource, common_fields
 
 LINE_ITEM_STATUSES = tuple(s.value for s in models.LineItemStatus)
@@ -198,4 +198,33 @@ print_ = Resource(
     ),
     rules=rules.PrintRules(),
     methods=frozenset({"LIST", "GET"}),
+)
+
+order_quote = Resource(
+    "order-quote",
+    models.OrderQuote,
+    (
+        *common_fields(),
+        Field("order", "uri", to=("order",), required=True, create_only=True),
+        Field("number", max_length=255),
+        Field("approved", "boolean", default=False, nullable=False),
+        Field("customer_po", max_length=255),
+        Field(
+            "discount_type",
+            choices=tuple(t.value for t in models.DiscountType),
+            default="amount",
+            nullable=False,
+        ),
+        Field("discount_value", "number", minimum=0),
+        Field("markup_value", "number", default=0.0, nullable=False, minimum=0),
+        Field("notes"),
+        Field("status", choices=tuple(s.value for s in models.QuoteStatus), read_only=True),
+        Field("content", read_only=True, filter=False),
+        # Not in the reference: why a render failed, and the total the document states
+        Field("error", read_only=True, filter=False),
+        Field("total", "number", read_only=True, filter=False),
+    ),
+    rules=quotes.OrderQuoteRules(),
+    methods=frozenset({"LIST", "GET", "POST", "PUT"}),
+    label="report",  # "The requested report cannot be found."
 )

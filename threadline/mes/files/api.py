@@ -5,6 +5,7 @@ downloads and ``/document/{uuid}/replace/`` (mes-api-reference.txt "File uploads
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -153,7 +154,7 @@ def _upload_route(kind: str):  # type: ignore[no-untyped-def]
     return upload
 
 
-def _content_route(kind: str):  # type: ignore[no-untyped-def]
+def _content_route(kind: str, model: Any):  # type: ignore[no-untyped-def]
     async def content(
         uuid: str,
         request: Request,
@@ -164,7 +165,7 @@ def _content_route(kind: str):  # type: ignore[no-untyped-def]
         """Download through a signed link (no sign-in): 403 when tampered with, 410 expired."""
         row_id = _row_id(uuid)
         async with runtime.sessionmaker() as session:
-            row = await session.get(processing.MODELS[kind], row_id)
+            row = await session.get(model, row_id)
         if row is None or row.sha256 is None:
             raise NotFound("The requested file cannot be found.", code="RESOURCE_NOT_FOUND")
         links.verify(runtime.secret_key, "content", kind, row_id, row.sha256, expires, sig)
@@ -184,6 +185,22 @@ def _content_route(kind: str):  # type: ignore[no-untyped-def]
     return content
 
 
+def mount_content(router: APIRouter, kind: str, model: Any) -> None:
+    """``GET|HEAD /{kind}/{uuid}/content/``: a row's stored bytes (``sha256``, ``file_size``,
+    ``name``) through the signed link its ``content`` field gives (files, order quotes)."""
+    # GET and HEAD apart: one route of two methods gives both one OpenAPI operation id.
+    for method in ("GET", "HEAD"):
+        add_route(
+            router,
+            f"/{kind}/{{uuid}}/content/",
+            _content_route(kind, model),
+            [method],
+            tags=[f"mes: {kind}"],
+            summary=f"Download a {kind}",
+            include_in_schema=method == "GET",
+        )
+
+
 for _kind, _resource in FILES.items():
     _resource.methods = frozenset({"LIST", "GET", "PUT", "DELETE"})
     mount(router, _resource)
@@ -196,17 +213,7 @@ for _kind, _resource in FILES.items():
         tags=tags,
         summary=f"Upload a {_kind}'s bytes",
     )
-    # GET and HEAD apart: one route of two methods gives both one OpenAPI operation id.
-    for _method in ("GET", "HEAD"):
-        add_route(
-            router,
-            f"/{_kind}/{{uuid}}/content/",
-            _content_route(_kind),
-            [_method],
-            tags=tags,
-            summary=f"Download a {_kind}",
-            include_in_schema=_method == "GET",
-        )
+    mount_content(router, _kind, processing.MODELS[_kind])
 for _path, _handler in (
     ("/model/", create_model),
     ("/design-file/", create_design_file),
