@@ -37,6 +37,7 @@ class LiveServer:
     home: Path
     env: dict[str, str]
     log: Path
+    process: subprocess.Popen[bytes] | None = None
 
     def cli(self, *args: str) -> str:
         """Run ``threadline ARGS`` against the server's database; its output."""
@@ -73,7 +74,7 @@ async def admin_execute(sql: str) -> None:
 
 
 @contextlib.contextmanager
-def _database(home: Path) -> Iterator[str | None]:
+def fresh_database(home: Path) -> Iterator[str | None]:
     """THREADLINE_DATABASE_URL for the server: None (SQLite in home) or a new PostgreSQL one."""
     if not TEST_DATABASE_URL:
         yield None
@@ -88,42 +89,61 @@ def _database(home: Path) -> Iterator[str | None]:
 
 
 @contextlib.contextmanager
-def live_server(home: Path, *, demo: bool = False) -> Iterator[LiveServer]:
-    """``threadline serve`` on a free port of 127.0.0.1 until the block ends."""
+def live_server(
+    home: Path,
+    *,
+    demo: bool = False,
+    env: dict[str, str] | None = None,
+    database: str | bool | None = True,
+) -> Iterator[LiveServer]:
+    """``threadline serve`` on a free port of 127.0.0.1 until the block ends.
+
+    ``database=True`` makes a fresh database (see :func:`fresh_database`); a URL or None (SQLite
+    in ``home``) from :func:`fresh_database` lets two servers share one. ``env`` is added to the
+    server's environment (a shared ``THREADLINE_SECRET_KEY``, job settings)."""
     home.mkdir(parents=True, exist_ok=True)
-    with _database(home) as database_url:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("THREADLINE_")}
-        env |= {
-            "THREADLINE_HOME": str(home),
-            "THREADLINE_ADMIN_EMAIL": ADMIN_EMAIL,
-            "THREADLINE_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "THREADLINE_DEMO": "1" if demo else "0",
-            "THREADLINE_ARGON2_TIME_COST": "1",
-            "THREADLINE_ARGON2_MEMORY_KIB": "1024",
-            "THREADLINE_SECRET_KEY": secrets.token_hex(16),
-        }
-        if database_url:
-            env["THREADLINE_DATABASE_URL"] = database_url
-        port = _free_port()
-        log = home.parent / f"{home.name}-server.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        server = LiveServer(url=f"http://127.0.0.1:{port}", home=home, env=env, log=log)
-        try:
-            _wait_until_healthy(server, process)
+    if database is True:
+        with (
+            fresh_database(home) as url,
+            live_server(home, demo=demo, env=env, database=url) as server,
+        ):
             yield server
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        return
+    server_env = {k: v for k, v in os.environ.items() if not k.startswith("THREADLINE_")}
+    server_env |= {
+        "THREADLINE_HOME": str(home),
+        "THREADLINE_ADMIN_EMAIL": ADMIN_EMAIL,
+        "THREADLINE_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "THREADLINE_DEMO": "1" if demo else "0",
+        "THREADLINE_ARGON2_TIME_COST": "1",
+        "THREADLINE_ARGON2_MEMORY_KIB": "1024",
+        "THREADLINE_SECRET_KEY": secrets.token_hex(16),
+    }
+    if isinstance(database, str):
+        server_env["THREADLINE_DATABASE_URL"] = database
+    server_env |= env or {}
+    port = _free_port()
+    log = home.parent / f"{home.name}-server-{port}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=server_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    server = LiveServer(
+        url=f"http://127.0.0.1:{port}", home=home, env=server_env, log=log, process=process
+    )
+    try:
+        _wait_until_healthy(server, process)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _wait_until_healthy(server: LiveServer, process: subprocess.Popen[bytes]) -> None:

@@ -86,6 +86,12 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
     return lambda fn: register(kind, fn)
 
 
+def handler_of(kind: str) -> Handler | None:
+    """The handler of ``kind`` in this process, if any (a module of ``THREADLINE_JOB_MODULES``
+    may wrap it: it is imported after the app registered its own)."""
+    return _handlers.get(kind)
+
+
 def registered_kinds() -> list[str]:
     """The job kinds this process can run (a worker claims only these)."""
     return sorted(_handlers)
