@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import String, cast, delete, exists, literal, select, update
+from sqlalchemy import String, cast, delete, exists, false, literal, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from threadline.auth.models import User
@@ -398,6 +398,48 @@ class PieceRules(Rules):
 
     async def computed(self, ctx: MesContext, rows: Sequence[Any]) -> dict[uuid.UUID, Values]:
         return await piece_context(ctx, rows)
+
+    def sql_page(self, ctx: MesContext, sql: Any, page: Any) -> tuple[Any, Values] | None:
+        """:func:`piece_context` in SQL: the page joined to its line items, orders, part
+        revisions and current prints (by the print's (piece, position) index)."""
+        li, order, version, current = (
+            LineItem.__table__.alias("li"),
+            Order.__table__.alias("o"),
+            PartVersion.__table__.alias("pv"),
+            Print.__table__.alias("cp"),
+        )
+        from_ = (
+            page.join(li, li.c.id == page.c.line_item_id)
+            .outerjoin(order, order.c.id == li.c.order_id)
+            .outerjoin(version, version.c.id == li.c.part_version_id)
+            .outerjoin(
+                current,
+                (current.c.piece_id == page.c.id)
+                & (current.c.process_step_position == page.c.current_step_position),
+            )
+        )
+        part_version = (
+            sql.text(f"{ctx.base_url}/v1/parts/")
+            + sql.uuid(version.c.part_id)
+            + literal("/versions/")
+            + sql.uuid(li.c.part_version_id)
+        )
+        computed: Values = {
+            "current_print": sql.uri("print", current.c.id),
+            "line_item_status": li.c.status,
+            "reworked": sql.boolean(page.c.workflow_id.is_distinct_from(li.c.workflow_id)),
+            "is_line_item_deleted": sql.boolean(false()),
+            "is_order_deleted": sql.boolean(page.c.order_id.is_not(None) & order.c.id.is_(None)),
+            "location": sql.uri("location", order.c.location_id),
+            "material": sql.uri("material", li.c.base_material_id),
+            "model": sql.uri("model", li.c.model_id),
+            "no_model_upload": sql.boolean(li.c.no_model_upload),
+            "part_version": part_version,
+            "order_name": order.c.name,
+            "order_due_date": sql.timestamp(order.c.due_date, utc_suffix="+00:00"),
+            "owner": sql.uri("users", order.c.order_owner_id),
+        }
+        return from_, computed
 
 
 async def piece_context(ctx: MesContext, rows: Sequence[Any]) -> dict[uuid.UUID, Values]:
