@@ -134,18 +134,17 @@ def no_content() -> Response:
     return Response(status_code=204)
 
 
+def _meta(count: int, page: Page) -> dict[str, int]:
+    return {"count": count, "limit": page.limit, "offset": page.offset}
+
+
 def list_response(resources: list[dict[str, Any]], count: int, page: Page) -> Response:
-    return json_response(
-        {
-            "resources": resources,
-            "meta": {"count": count, "limit": page.limit, "offset": page.offset},
-        }
-    )
+    return json_response({"resources": resources, "meta": _meta(count, page)})
 
 
 def list_response_of_texts(resources: list[str], count: int, page: Page) -> Response:
     """:func:`list_response` of resources the database rendered to JSON texts already."""
-    meta = orjson.dumps({"count": count, "limit": page.limit, "offset": page.offset})
+    meta = orjson.dumps(_meta(count, page))
     body = b'{"resources":[' + ",".join(resources).encode() + b'],"meta":' + meta + b"}"
     return Response(body, media_type="application/json")
 
