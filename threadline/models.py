@@ -14,7 +14,10 @@ def load_all_models() -> None:
     import threadline.mes.crosscut.models
     import threadline.mes.demand.models
     import threadline.mes.files.models
+    import threadline.mes.floor.models
+    import threadline.mes.material.models
     import threadline.mes.people.models
     import threadline.mes.process.models
+    import threadline.mes.quality.models
     import threadline.mes.shop.models
     import threadline.vault.models  # noqa: F401

@@ -1,0 +1,1 @@
+"""MES room: floor (see threadline/mes/__init__.py)."""

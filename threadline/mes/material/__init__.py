@@ -1,0 +1,1 @@
+"""MES room: material (see threadline/mes/__init__.py)."""

@@ -1,0 +1,1 @@
+"""MES room: quality (see threadline/mes/__init__.py)."""

@@ -1,0 +1,7 @@
+"""Routes of the MES quality room, mounted under /mes by threadline/mes/api.py."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
