@@ -1,4 +1,4 @@
-"""MES floor (runs, run actuals, piece actuals, time entries, shipments, create-runs and run-transformation jobs)
+"""MES floor (runs, actuals, time entries, shipments, create-runs and run-transformation jobs)
 
 Revision ID: e2a2b3c4d5f2
 Revises: e1a2b3c4d5f1
