@@ -692,9 +692,15 @@ async def check_custom_fields(
             values[f.column] = result
 
 
-async def create_resource(ctx: MesContext, resource: Resource, body: dict[str, Any]) -> Any:
-    """POST: validate, check references, insert, link, audit. Returns the new row."""
+async def create_resource(
+    ctx: MesContext, resource: Resource, body: dict[str, Any], *, system: Values | None = None
+) -> Any:
+    """POST: validate, check references, insert, link, audit. Returns the new row.
+
+    ``system`` holds values the room sets itself (read-only fields such as a run's status and
+    workstation type, derived from what the route read before); the rules see them too."""
     parsed = parse_input(resource, body, creating=True)
+    parsed.values.update(system or {})
     workspace_id = parsed.values.get("workspace_id") or ctx.default_bureau()
     ctx.require(workspace_id, resource.write_role)
     parsed.values["workspace_id"] = workspace_id

@@ -291,8 +291,8 @@ class Print(BureauOwned, Base):
     status: Mapped[PrintStatus] = mapped_column(
         status_column(PrintStatus, "mes_print_status"), default=PrintStatus.created
     )
-    # The run (next issue) that holds this print; its foreign key comes with the runs table.
-    run_id: Mapped[uuid.UUID | None] = mapped_column()
+    # The run that holds this print (threadline/mes/floor); a deleted run lets go of it.
+    run_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("mes_runs.id", ondelete="SET NULL"))
     printer_id: Mapped[uuid.UUID | None] = mapped_column()
     remanufactured_to_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("mes_prints.id", ondelete="SET NULL")
