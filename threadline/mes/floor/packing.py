@@ -93,6 +93,17 @@ def _band(plate: Plate, y0: float, depth: float) -> tuple[float, float] | None:
     return r - half, r + half
 
 
+def _shelf_start(plate: Plate, start: float, width: float) -> float:
+    """Where a new shelf may begin: on a circle, no nearer the edge than where the chord is
+    ``width`` wide (at the plate's edge the chord is empty)."""
+    if plate.shape == "rectangle":
+        return start
+    r = plate.x / 2
+    if width >= plate.x:
+        return start
+    return max(start, r - math.sqrt(r * r - width * width / 4) + EPSILON)
+
+
 def _orientations(item: Item) -> list[tuple[float, float, bool]]:
     """Footprints to try, the shallower (deeper rows waste less) first."""
     options = [(item.x, item.y, False), (item.y, item.x, True)]
@@ -118,9 +129,10 @@ def _fill_plate(plate: Plate, items: list[Item], index: int) -> tuple[list[Place
             # a new shelf below the current one, as deep as this item
             start = y if shelf is None else shelf[0] + shelf[1] + plate.spacing
             for width, depth, rotated in _orientations(item):
-                band = _band(plate, start, depth)
+                at = _shelf_start(plate, start, width)
+                band = _band(plate, at, depth)
                 if band is not None and band[0] + width <= band[1] + EPSILON:
-                    spot = (band[0], start, width, depth, rotated, True)
+                    spot = (band[0], at, width, depth, rotated, True)
                     limits = band
                     break
         if spot is None:
