@@ -30,6 +30,7 @@ from threadline.jobs.worker import Worker
 from threadline.mes import api as mes_api
 from threadline.mes.demand import quotes as mes_quotes
 from threadline.mes.files import processing as mes_files
+from threadline.mes.floor import trace as mes_trace
 from threadline.middleware import BodyLimitMiddleware
 from threadline.perf import tune_for_serving
 from threadline.ratelimit import RateLimiter
@@ -111,6 +112,7 @@ def create_app(
         collab_api.router,
         cascadia.router,
         mes_api.router,
+        mes_trace.router,
         events_api.router,
     ):
         app.include_router(router)

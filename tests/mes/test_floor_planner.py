@@ -15,7 +15,9 @@ from threadline.mes.files import processing
 async def _model(mes: Mes, edge: float) -> str:
     response = await mes.client.post("/mes/model/", json={"name": f"cube{edge:g}.stl"})
     assert response.status_code == 204, response.text
-    assert (await put(mes, response.headers["x-upload-location"], cube_stl(edge))).status_code == 204
+    assert (
+        await put(mes, response.headers["x-upload-location"], cube_stl(edge))
+    ).status_code == 204
     return response.headers["location"]
 
 
@@ -86,7 +88,9 @@ async def test_pieces_are_packed_into_runs_for_every_step(mes: Mes, app: Any) ->
 async def test_bad_requests(mes: Mes, other_mes: Mes) -> None:
     shop = await make_shop(mes)
     order = await shop.order(quantity=1)
-    response = await mes.client.post("/mes/create-runs/", json={"primary_workstation": shop.printer})
+    response = await mes.client.post(
+        "/mes/create-runs/", json={"primary_workstation": shop.printer}
+    )
     assert response.status_code == 400 and response.json()["code"] == "FIELD_REQUIRED"
     response = await mes.client.post(
         "/mes/create-runs/", json={"pieces": order["pieces"], "primary_workstation": shop.shipping}
@@ -101,10 +105,14 @@ async def test_bad_requests(mes: Mes, other_mes: Mes) -> None:
         "/mes/create-runs/", json={"pieces": order["pieces"], "primary_workstation": theirs.printer}
     )
     assert response.status_code == 404
-    assert (await mes.client.put(f"/mes/create-runs/{'0' * 8}-0000-0000-0000-{'0' * 12}/", json={})).status_code == 405
+    assert (
+        await mes.client.put(f"/mes/create-runs/{'0' * 8}-0000-0000-0000-{'0' * 12}/", json={})
+    ).status_code == 405
 
 
-async def test_without_models_everything_goes_on_one_plate_when_unchecked(mes: Mes, app: Any) -> None:
+async def test_without_models_everything_goes_on_one_plate_when_unchecked(
+    mes: Mes, app: Any
+) -> None:
     shop = await make_shop(mes)
     order = await shop.order(quantity=3)
     checked = await mes.create(
@@ -112,7 +120,9 @@ async def test_without_models_everything_goes_on_one_plate_when_unchecked(mes: M
     )
     await _run_jobs(app)
     plan = await mes.get(checked)
-    assert plan["primary_run"] is None and sorted(plan["unfitted_pieces"]) == sorted(order["pieces"])
+    assert plan["primary_run"] is None and sorted(plan["unfitted_pieces"]) == sorted(
+        order["pieces"]
+    )
     unchecked = await mes.create(
         "create-runs",
         {
