@@ -31,7 +31,7 @@ async def material(mes: Mes) -> str:
 
 
 async def lot(mes: Mes, **extra: Any) -> tuple[str, str]:
-    """A received lot of 4 × 10 cm3; returns (lot uri, initial batch uri)."""
+    """A received lot of 4 containers of 10 cm3; returns (lot uri, initial batch uri)."""
     uri = await mes.create(
         "material-lot",
         {"material": await material(mes), "name": "L-1", "number_of_containers": 4,
@@ -104,7 +104,7 @@ async def test_batch_is_read_only(mes: Mes) -> None:
 
 
 async def test_actions_are_append_only(mes: Mes) -> None:
-    _, batch_uri = await lot(mes)
+    await lot(mes)
     action = (await mes.list("material-batch-action"))["resources"][0]["uri"]
     assert (await mes.client.put(action, json={"notes": "x"})).status_code == 405
     assert (await mes.client.delete(action)).status_code == 405

@@ -135,6 +135,7 @@ class LotRules(Rules):
             .order_by(MaterialBatch.created_at)
         )
         for lot_id, batch_id, initial_id, quantity in await ctx.session.execute(batches):
+            assert lot_id is not None  # the query's filter
             out[lot_id]["quantity"] += quantity
             if initial_id == batch_id:
                 out[lot_id]["initial_batches"].append(ctx.uri("material-batch", batch_id))
@@ -144,6 +145,7 @@ class LotRules(Rules):
             MaterialContainer.status == ContainerStatus.new,
         )
         for lot_id, container_id in await ctx.session.execute(free):
+            assert lot_id is not None  # the query's filter
             out[lot_id]["containers_available_for_initial_batches"].append(
                 ctx.uri("material-container", container_id)
             )
@@ -249,6 +251,7 @@ class BatchRules(Rules):
             .order_by(MaterialContainer.created_at, MaterialContainer.id)
         )
         for batch_id, container_id in await ctx.session.execute(containers):
+            assert batch_id is not None  # the query's filter
             out[batch_id]["containers"].append(ctx.uri("material-container", container_id))
         sources = (
             select(MaterialBatchLinking.destination_batch_id, MaterialBatchLinking.source_batch_id)

@@ -199,4 +199,4 @@ async def genealogy_edges(
             down.c.depth,
         )
     )
-    return [tuple(row) for row in await session.execute(stmt)]  # type: ignore[misc]
+    return [tuple(row) for row in await session.execute(stmt)]
