@@ -75,6 +75,7 @@ for resource in (
     resources.time_entry,
     resources.shipment,
     resources.create_runs,
+    resources.run_transformation,
 ):
     mount(router, resource)
 machines.register_run_source(runs.machine_runs)

@@ -288,6 +288,22 @@ async def split_shipment(request: Request, ctx: MesContext = Depends(mes_context
     )
     if len(pieces) != len(ids):
         raise NotFound("The requested piece cannot be found.", code="RESOURCE_NOT_FOUND")
+    new_run, new_shipment = await split(ctx, pieces)
+    return json_response(
+        {
+            "run": ctx.uri("run", new_run.id),
+            "shipment": ctx.uri("shipment", new_shipment.id),
+            "message": f"Split shipping completed successfully. {len(ids)} pieces moved to "
+            "fast-track shipping.",
+        },
+        201,
+    )
+
+
+async def split(ctx: MesContext, pieces: list[Piece]) -> tuple[Run, Shipment]:
+    """Pieces ready to ship leave their shipping run for a new one with its own shipment
+    (the reference's preconditions, each a 400 with its own code)."""
+    ids = [p.id for p in pieces]
     if any(p.status != P.queued_for_shipping for p in pieces):
         raise Invalid(
             "All pieces must be in queued_for_shipping status.", code="SHIPMENT_SPLIT_NOT_READY"
@@ -374,15 +390,7 @@ async def split_shipment(request: Request, ctx: MesContext = Depends(mes_context
         setattr(new_shipment, name, getattr(shipment, name))
     new_shipment.order_id = shipment.order_id
     await ctx.session.flush()
-    return json_response(
-        {
-            "run": ctx.uri("run", new_run.id),
-            "shipment": ctx.uri("shipment", new_shipment.id),
-            "message": f"Split shipping completed successfully. {len(ids)} pieces moved to "
-            "fast-track shipping.",
-        },
-        201,
-    )
+    return new_run, new_shipment
 
 
 def mount_routes(router: APIRouter) -> None:

@@ -10,7 +10,7 @@ threadline/mes/floor/states.py), never by a field write. ``timedelta`` fields ar
 from __future__ import annotations
 
 from threadline.auth.models import Role
-from threadline.mes.floor import models, rules
+from threadline.mes.floor import models, rules, transformations
 from threadline.mes.floor.models import JobStatus, Operation, RunStatus, ShipmentStatus
 from threadline.mes.resources import Field, Resource, common_fields
 from threadline.mes.shop.resources import seconds
@@ -207,6 +207,28 @@ create_runs = Resource(
         Field("user", "uri", to=("users",), read_only=True),
     ),
     rules=rules.CreateRunsRules(),
+    methods=frozenset({"LIST", "GET", "POST"}),
+    default_sort=(("created", True),),
+)
+
+run_transformation = Resource(
+    "run-transformation",
+    models.RunTransformation,
+    (
+        *common_fields(),
+        Field("type", choices=transformations.TYPES, required=True, create_only=True),
+        Field("status", choices=_choices(JobStatus), read_only=True),
+        Field("source_run", "uri", to=("run",), required=True, create_only=True),
+        Field("prints", "array", required=True, create_only=True, filter=False),
+        Field("process_steps", "array", create_only=True, filter=False),
+        Field("split_piece_schedules", "boolean", default=False, create_only=True),
+        Field("notes", create_only=True),
+        Field("destination_runs", "array", read_only=True, filter=False),
+        Field("custom_workflow", "uri", to=("workflow",), read_only=True),
+        Field("line_items", "array", read_only=True, filter=False),
+        Field("user", "uri", to=("users",), read_only=True),
+    ),
+    rules=transformations.RunTransformationRules(),
     methods=frozenset({"LIST", "GET", "POST"}),
     default_sort=(("created", True),),
 )

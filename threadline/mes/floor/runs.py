@@ -340,7 +340,7 @@ async def _open_shipment(ctx: MesContext, run: Run, batch: Batch) -> None:
         workspace_id=run.workspace_id,
         run_id=run.id,
         order_id=order_id,
-        name=f"Shipment {str(run.id)[:8]}",
+        name=f"Shipment {run.id}",
         user_id=ctx.user.id,
     )
     ctx.session.add(shipment)
