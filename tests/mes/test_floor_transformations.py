@@ -93,7 +93,7 @@ async def test_change_workflow_and_non_conformance(mes: Mes, app: Any) -> None:
         json={"type": "flag_non_conformance", "source_run": run, "prints": [two]},
     )
     assert response.status_code == 204
-    (job,) = await job_service.run_pending(app.state.runtime.sessionmaker)
+    (_job,) = await job_service.run_pending(app.state.runtime.sessionmaker)
     failed = await mes.get(response.headers["location"])
     assert failed["status"] == "error" and "non_conformance_review" in failed["notes"]
 
