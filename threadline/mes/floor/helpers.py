@@ -222,15 +222,19 @@ async def run_material(uuid: str, ctx: MesContext = Depends(mes_context)) -> Res
 
 async def add_run_list(request: Request, ctx: MesContext = Depends(mes_context)) -> Response:
     """The ADD RUN page's list: line items with at least one print without a run and in
-    ``created`` status, each with ``available_quantity`` (those prints' pieces)."""
+    ``created`` status at its piece's current step, each with ``available_quantity`` (the
+    pieces that could join a new run now)."""
     query = parse_list_query(request)
     flt = _filters(query, {"available_for_printer", "order"})
     available = (
         select(Print.line_item_id, func.count(func.distinct(Print.piece_id)).label("n"))
+        .join(Piece, Piece.id == Print.piece_id)
         .where(
             Print.run_id.is_(None),
             Print.status == R.created,
             Print.workspace_id.in_(ctx.bureau_ids),
+            # the print of the piece's current step: a later step waits for this one
+            Print.process_step_position == Piece.current_step_position,
         )
         .group_by(Print.line_item_id)
     )
