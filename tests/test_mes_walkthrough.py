@@ -1,6 +1,6 @@
 """docs/mes.md's walkthrough works as pasted: its shell blocks, run by bash in order from the
 repository's top folder, against a real server on a fresh home (SQLite, or PostgreSQL when
-configured), from an empty bureau to a confirmed order with its pieces and prints."""
+configured), from an empty bureau to an order taken through the floor and a piece traced."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def walkthrough() -> str:
 @pytest.mark.skipif(not shutil.which("jq") or not shutil.which("curl"), reason="needs curl and jq")
 def test_mes_walkthrough_runs_as_pasted(tmp_path):
     blocks = shell_blocks(walkthrough())
-    assert len(blocks) == 6, "one block per step"
+    assert len(blocks) == 8, "one block per step"
     script = "set -euo pipefail\n" + "\n".join(blocks)
     with live_server(tmp_path / "home") as server:
         env = server.env | {
@@ -50,6 +50,9 @@ def test_mes_walkthrough_runs_as_pasted(tmp_path):
         lines = done.stdout.splitlines()
         assert '[{"name":"Default","is_default":true}]' in lines, done.stdout
         assert "confirmed" in lines, done.stdout
+        assert '{"queue":1}' in lines, done.stdout
+        assert "complete" in lines, done.stdout
+        assert '{"status":"complete","printer":"P396 #1"}' in lines, done.stdout
 
         token = server.token()
         with httpx.Client(
@@ -60,6 +63,6 @@ def test_mes_walkthrough_runs_as_pasted(tmp_path):
             ]
             pieces = api.get("/mes/piece/", params={"filter[order]": order["uri"]}).json()
             prints = api.get("/mes/print/", params={"filter[order]": order["uri"]}).json()
-    assert order["status"] == "confirmed"
-    assert [p["status"] for p in pieces["resources"]] == ["confirmed"] * 3
+    assert order["status"] == "complete"
+    assert [p["status"] for p in pieces["resources"]] == ["complete"] * 3
     assert prints["meta"]["count"] == 6
