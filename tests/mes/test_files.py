@@ -60,6 +60,12 @@ async def run_jobs(app: Any, queued: list[dict[str, Any]]) -> None:
             await session.commit()
 
 
+async def related(mes: Mes) -> dict[str, str]:
+    """What a document is attached to: a material of the caller's bureau."""
+    uri = await mes.create("material", {"name": f"PA12 {uuid.uuid4().hex[:6]}", "type": "base"})
+    return {"related_table_name": "material", "related_uuid": uri.rstrip("/").rsplit("/", 1)[1]}
+
+
 async def put(mes: Mes, location: str, data: bytes) -> Any:
     """PUT raw bytes as application/octet-stream (threadline/middleware.py caps other types)."""
     headers = {"content-type": "application/octet-stream"}
@@ -97,7 +103,7 @@ async def test_signed_link_expires_and_is_tamper_proof(
 ) -> None:
     response = await mes.client.post(
         "/mes/document/",
-        json={"name": "a.pdf", "related_table_name": "shipment", "related_uuid": str(uuid.uuid4())},
+        json={"name": "a.pdf", **await related(mes)},
     )
     uri, upload = response.headers["location"], response.headers["x-upload-location"]
     assert (await put(mes, upload, b"%PDF-1.4 hello")).status_code == 204
@@ -157,7 +163,7 @@ async def test_other_bureau_is_404(mes: Mes, other_mes: Mes) -> None:
     assert order_like
     doc = await other_mes.create(
         "document",
-        {"name": "d.pdf", "related_table_name": "shipment", "related_uuid": str(uuid.uuid4())},
+        {"name": "d.pdf", **await related(other_mes)},
     )
     assert_problem(await mes.client.post(doc + "replace/", json={"name": "x"}), 404)
 
@@ -204,8 +210,8 @@ async def test_design_file_from_vault_version(
 
 
 async def test_replace_archives_the_old_document(mes: Mes) -> None:
-    related = {"related_table_name": "shipment", "related_uuid": str(uuid.uuid4())}
-    first = await mes.create("document", {"name": "v1.pdf", **related})
+    attached = await related(mes)
+    first = await mes.create("document", {"name": "v1.pdf", **attached})
     response = await mes.client.post(first + "replace/", json={"name": "v2.pdf"})
     assert response.status_code == 204, response.text
     second = response.headers["location"]
@@ -217,7 +223,7 @@ async def test_replace_archives_the_old_document(mes: Mes) -> None:
     assert newest["previous_document"] == second
     assert newest["previous_documents"] == [second, first]
     assert (await mes.get(first))["archived"] is not None
-    listed = await mes.list("document", **{"filter[related_uuid]": related["related_uuid"]})
+    listed = await mes.list("document", **{"filter[related_uuid]": attached["related_uuid"]})
     assert [d["uri"] for d in listed["resources"]] == [third]
     assert_problem(
         await mes.client.post(first + "replace/", json={"name": "x"}), 400, "DOCUMENT_ARCHIVED"
