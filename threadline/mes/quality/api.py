@@ -54,7 +54,7 @@ def _instructions(raw: Any) -> list[Values]:
     if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
         raise Invalid(
             "work_instructions must be an array of work instruction objects.",
-            code="INVALID_VALUE",
+            code="INVALID_FIELD",
             field="work_instructions",
         )
     items = []
