@@ -66,6 +66,7 @@ async def test_a_checklist_keeps_its_instructions_in_order_and_counts_versions(m
     assert [i["position"] for i in body["work_instructions"]] == [1, 2, 3]
     assert first["threshold"] == {"min": 1.9, "max": 2.1} and first["required"] is True
     assert first["work_checklist"] == uri and first["report_units"] == "mm"
+    assert second["report_type"] == "picture"
     assert third["report_type"] == "text" and third["required"] is False
     assert third["threshold_type"] is None and third["threshold_action"] is None
 
@@ -305,9 +306,11 @@ async def _printing_run(mes: Mes, shop: Shop, quantity: int = 2) -> tuple[str, l
 async def test_a_missing_required_report_blocks_completion_until_reported(mes: Mes) -> None:
     shop = await make_shop(mes)
     checklist = await _checklist(
-        mes, "Print QC", {"description": "Inspect plate", "report_type": "checkbox", "required": True},
+        mes,
+        "Print QC",
+        {"description": "Inspect plate", "report_type": "checkbox", "required": True},
         {"description": "Optional note"},
-    )  # fmt: skip
+    )
     await _link(mes, checklist, shop.printer_type)
     run, prints = await _printing_run(mes, shop)
     step = (await mes.get(checklist))["work_instructions"][0]["uri"]
