@@ -388,3 +388,16 @@ async def test_completion_blockers_is_a_fixed_number_of_statements(
         assert counts[0] == counts[1] == 4
         # Another bureau's id never resolves.
         assert await completion_blockers(session, uuid.uuid4(), [_id(p) for p in small]) == {}
+
+
+async def test_deleting_the_related_resource_removes_its_linkings(mes: Mes) -> None:
+    shop = await make_shop(mes)
+    checklist = await _checklist(mes, "C", {"description": "a"})
+    extra_type = await mes.create("post-processor-type", {"name": "Cure", "duration": 60})
+    await _link(mes, checklist, extra_type)
+    await _link(mes, checklist, shop.printer_type)
+    await mes.delete(extra_type)
+    remaining = await mes.list("work-checklist-linking")
+    assert [r["related_uri"] for r in remaining["resources"]] == [shop.printer_type]
+    await mes.delete(checklist)
+    assert (await mes.list("work-checklist-linking"))["meta"]["count"] == 0

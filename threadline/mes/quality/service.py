@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -40,7 +40,7 @@ from threadline.mes.quality.models import (
     WorkInstruction,
     WorkInstructionReport,
 )
-from threadline.mes.resources import Rules, Values
+from threadline.mes.resources import Rules, Values, register_delete_cleanup
 
 # related_uri kinds: the reference's name of the relation → the face's resource kind.
 KIND_OF: dict[RelatedType, str] = {
@@ -264,6 +264,16 @@ async def completion_blockers(
 
 
 register_completion_check(completion_blockers)
+
+
+async def forget_linkings(ctx: MesContext, ids: Any) -> None:
+    """Linkings to deleted rows go with them (``related_id`` has no foreign key)."""
+    await ctx.session.execute(
+        delete(WorkChecklistLinking).where(WorkChecklistLinking.related_id.in_(ids))
+    )
+
+
+register_delete_cleanup(forget_linkings)
 
 
 # --- instructions -------------------------------------------------------------------------------
