@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.auth.models import Role
 from threadline.db import iso, utcnow
-from threadline.errors import Invalid, NotFound
+from threadline.errors import Conflict, Invalid, NotFound
 from threadline.mes.demand import service as demand
 from threadline.mes.demand import states as demand_states
 from threadline.mes.demand.models import LineItem, LineItemStatus, Piece, PieceStatus, Print
@@ -487,10 +487,22 @@ async def move(ctx: MesContext, run: Run, target: str, *, force: bool) -> None:
             field="status",
         ) from None
     if wanted == run.status:
+        if wanted in (S.in_progress, S.complete):  # someone else just did it
+            raise Conflict(states.NOT_ALLOWED, code="RUN_TRANSITION_NOT_ALLOWED")
         return
     states.edge(run.status, wanted, force=force)
     journal = Journal(ctx)
     source = run.status
+    # Claim the change: of two operators moving the same run at once, the second waits on
+    # the row and then finds it moved (409), whatever it read before.
+    claimed = await ctx.session.execute(
+        update(Run)
+        .where(Run.id == run.id, Run.status == source)
+        .values(status=wanted)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(states.NOT_ALLOWED, code="RUN_TRANSITION_NOT_ALLOWED")
     if wanted in (S.queued, S.queued_work_ready) and source in (S.calculated, S.error):
         if run_machine(run) is None:
             raise Invalid(
