@@ -3,9 +3,12 @@ part revision and CAD file (``/v1/trace/pieces/{id}``); tenancy."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.catalog.test_attachments import attach, make_file, make_part, make_revision
 from tests.mes.conftest import Mes
 from tests.mes.floor import make_shop
+from tests.mes.test_crosscut_events import counted
 from tests.mes.test_material import act, lot
 
 
@@ -94,3 +97,28 @@ async def test_material_lot_to_piece_and_back(mes: Mes) -> None:
     assert forward["runs"][0]["printer"]["name"] == "P1"
     assert sorted(p["id"] for p in forward["pieces"]) == sorted(_id(p) for p in order["pieces"])
     assert _id(untouched["pieces"][0]) not in {p["id"] for p in forward["pieces"]}
+
+
+async def test_trace_is_a_constant_number_of_statements(mes: Mes, engine: Any) -> None:
+    shop = await make_shop(mes)
+    short, long = await shop.order(quantity=1), await shop.order(quantity=3)
+    for order, steps in ((short, shop.steps[:1]), (long, shop.steps)):
+        for step in steps:
+            machine = (
+                {"printer": shop.printer}
+                if step == shop.steps[0]
+                else {"post_processor": shop.post_processor}
+                if step == shop.steps[1]
+                else {}
+            )
+            run = await shop.run(order["by_step"][step], **machine)
+            await shop.status(run, "in-progress")
+            await shop.status(run, "complete")
+    counts = []
+    for order in (short, long):
+        with counted(engine) as statements:
+            response = await mes.client.get(f"/v1/trace/pieces/{_id(order['pieces'][0])}")
+        assert response.status_code == 200
+        counts.append(len(statements))
+    assert response.json()["piece"]["status"] == "complete"
+    assert counts[0] == counts[1], counts

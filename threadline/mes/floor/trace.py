@@ -19,7 +19,7 @@ from collections import defaultdict
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import select
+from sqlalchemy import select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.auth.deps import Ctx
@@ -66,21 +66,14 @@ async def _file_versions(
 
 
 async def _machines(session: AsyncSession, runs: list[Run]) -> dict[uuid.UUID, str | None]:
-    names: dict[uuid.UUID, str | None] = {}
-    for model, ids in (
-        (Printer, {r.printer_id for r in runs if r.printer_id}),
-        (PostProcessor, {r.post_processor_id for r in runs if r.post_processor_id}),
-        (Shipping, {r.shipping_id for r in runs if r.shipping_id}),
-    ):
-        if ids:
-            names.update(
-                dict(
-                    (
-                        await session.execute(select(model.id, model.name).where(model.id.in_(ids)))
-                    ).all()
-                )
-            )
-    return names
+    """The name of each run's workstation: one query whatever the kinds."""
+    ids = {m for r in runs for m in (r.printer_id, r.post_processor_id, r.shipping_id) if m}
+    stmt = union_all(
+        select(Printer.id, Printer.name).where(Printer.id.in_(ids)),
+        select(PostProcessor.id, PostProcessor.name).where(PostProcessor.id.in_(ids)),
+        select(Shipping.id, Shipping.name).where(Shipping.id.in_(ids)),
+    )
+    return {row_id: name for row_id, name in (await session.execute(stmt)).all()}
 
 
 async def _lots(session: AsyncSession, lot_ids: set[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
