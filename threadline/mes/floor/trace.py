@@ -68,7 +68,7 @@ async def _file_versions(
 async def _machines(session: AsyncSession, runs: list[Run]) -> dict[uuid.UUID, str | None]:
     """The name of each run's workstation: one query whatever the kinds."""
     ids = {m for r in runs for m in (r.printer_id, r.post_processor_id, r.shipping_id) if m}
-    stmt = union_all(
+    stmt: Any = union_all(
         select(Printer.id, Printer.name).where(Printer.id.in_(ids)),
         select(PostProcessor.id, PostProcessor.name).where(PostProcessor.id.in_(ids)),
         select(Shipping.id, Shipping.name).where(Shipping.id.in_(ids)),
