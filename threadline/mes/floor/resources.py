@@ -66,6 +66,8 @@ run = Resource(
         Field("estimated_end", "datetime", read_only=True, sort=True),
     ),
     rules=rules.RunRules(),
+    # POST and PUT are the floor room's own routes (threadline/mes/floor/api.py)
+    methods=frozenset({"LIST", "GET", "DELETE"}),
     default_sort=(("created", True),),
 )
 
