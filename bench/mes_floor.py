@@ -3,9 +3,10 @@
 Through the HTTP API, for one run of ``--pieces`` prints (one order, a print → post-process →
 ship workflow): the POST of the run, its start (run and piece actuals) and its completion
 (every print, piece, line item and order moved on), beside the floor — the plain SELECT of
-the same print and piece rows. Then the assisted planner (``/create-runs/``) over
-``--pieces`` fresh pieces, worked by its durable job, and the packer alone on ``--pieces``
-random boxes. ``--pieces 50`` is a smoke run.
+the same print and piece rows. Then, in a database of ``--background-pieces`` more pieces,
+the trace of one piece and the recall of the lot the run consumed (reaching all its
+pieces). Then the assisted planner (``/create-runs/``) over ``--pieces`` fresh pieces, worked
+by its durable job, and the packer alone on ``--pieces`` random boxes. ``--pieces 50`` is a smoke run.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bench.common import Bench, bench_app, machine, timed
 from bench.mes import _post
@@ -81,12 +82,25 @@ async def _order(b: Bench, shop: dict[str, Any], pieces: int) -> tuple[uuid.UUID
         return order_id, [f"/mes/print/{p}/" for p in rows]
 
 
+async def _order_of(b: Bench, shop: dict[str, Any], items: int, quantity: int) -> None:
+    body = [
+        {
+            "quantity": quantity,
+            "no_model_upload": True,
+            "name": f"bg {n}",
+            "workflow": shop["workflow"],
+        }
+        for n in range(items)
+    ]
+    await _post(b, "order", {"name": "background", "line_items": body})
+
+
 async def _put(b: Bench, uri: str, body: dict[str, Any]) -> None:
     response = await b.client.put(uri, json=body)
     assert response.status_code == 204, response.text
 
 
-async def run(pieces: int, database: str) -> dict[str, Any]:
+async def run(pieces: int, database: str, background: int) -> dict[str, Any]:
     async with bench_app(database) as b:
         shop = await _shop(b)
         order_id, prints = await _order(b, shop, pieces)
@@ -94,7 +108,46 @@ async def run(pieces: int, database: str) -> dict[str, Any]:
         run_uri = await _post(b, "run", {"prints": prints, "printer": shop["printer"]})
         post_s = time.perf_counter() - start
         start_s, _ = await timed(lambda: _put(b, run_uri, {"status": "in-progress"}))
+        # the run consumed a batch of a lot: the recall below reaches every piece of it
+        material = await _post(b, "material", {"name": "PA12", "type": "base"})
+        lot = await _post(
+            b,
+            "material-lot",
+            {"material": material, "number_of_containers": 10, "size_of_container": 1000.0},
+        )
+        batch = (await b.client.get(lot)).json()["initial_batches"][0]
+        actual = (await b.client.get("/mes/run-actuals/", params={"filter[run]": run_uri})).json()
+        await _post(
+            b,
+            "run-actuals-additive",
+            {
+                "run_actual": actual["resources"][0]["uri"],
+                "material_batch": batch,
+                "base_material_used": 500.0,
+            },
+        )
         complete_s, _ = await timed(lambda: _put(b, run_uri, {"status": "complete"}))
+        # a database of ``background`` more pieces, then the trace both ways
+        per_item = 1000
+        for start_at in range(0, background, 100 * per_item):
+            n = min(100, (background - start_at) // per_item)
+            if n:
+                await _order_of(b, shop, n, per_item)
+        async with create_sessionmaker(b.engine)() as session:
+            piece_id = await session.scalar(
+                select(Piece.id).where(Piece.order_id == order_id).limit(1)
+            )
+            total = await session.scalar(select(func.count()).select_from(Piece))
+        lot_id = lot.rstrip("/").rsplit("/", 1)[1]
+        trace_s, answer = await timed(
+            lambda: b.client.get(f"/v1/trace/pieces/{piece_id}"), repeat=5
+        )
+        assert answer.status_code == 200, answer.text
+        recall_s, answer = await timed(
+            lambda: b.client.get(f"/v1/trace/material-lots/{lot_id}"), repeat=3
+        )
+        assert answer.status_code == 200, answer.text
+        recalled = len(answer.json()["pieces"])
 
         sessionmaker = create_sessionmaker(b.engine)
         async with sessionmaker() as session:
@@ -153,6 +206,10 @@ async def run(pieces: int, database: str) -> dict[str, Any]:
         "floor_select_s": round(floor_s, 4),
         "floor_rows": rows,
         "complete_vs_floor": round(complete_s / floor_s, 1) if floor_s else None,
+        "database_pieces": total,
+        "trace_piece_s": round(trace_s, 4),
+        "recall_pieces": recalled,
+        "recall_lot_s": round(recall_s, 4),
         "create_runs_pieces": len(piece_uris),
         "create_runs_job_s": round(plan_s, 4),
         "pack_boxes": pieces,
@@ -165,10 +222,11 @@ async def run(pieces: int, database: str) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pieces", type=int, default=1000)
+    parser.add_argument("--background-pieces", type=int, default=100_000)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
-    result = asyncio.run(run(args.pieces, args.database))
+    result = asyncio.run(run(args.pieces, args.database, args.background_pieces))
     if args.json:
         print(json.dumps(result))
     else:
