@@ -6,7 +6,8 @@ ship workflow): the POST of the run, its start (run and piece actuals) and its c
 the same print and piece rows. Then, in a database of ``--background-pieces`` more pieces,
 the trace of one piece and the recall of the lot the run consumed (reaching all its
 pieces). Then the assisted planner (``/create-runs/``) over ``--pieces`` fresh pieces, worked
-by its durable job, and the packer alone on ``--pieces`` random boxes. ``--pieces 50`` is a smoke run.
+by its durable job, and the packer alone on ``--pieces`` random boxes. ``--pieces 50`` is a
+smoke run.
 """
 
 from __future__ import annotations

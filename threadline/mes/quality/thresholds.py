@@ -58,8 +58,10 @@ def _number(value: Any) -> bool:
     )
 
 
-def check_threshold(threshold_type: ThresholdType | None, threshold: Any) -> None:
+def check_threshold(threshold_type: ThresholdType | str | None, threshold: Any) -> None:
     """400 INVALID_THRESHOLD unless ``threshold`` has the signature of ``threshold_type``."""
+    if threshold_type is not None:
+        threshold_type = ThresholdType(threshold_type)
     if threshold_type is None:
         if threshold is not None:
             raise _invalid("A threshold needs a threshold_type.")
