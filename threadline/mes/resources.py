@@ -126,6 +126,14 @@ class Rules:
     async def before_create(self, ctx: MesContext, values: Values, links: Links) -> None:
         """Check or complete a new resource's values before it is inserted."""
 
+    async def before_create_many(
+        self, ctx: MesContext, items: Sequence[tuple[Values, Links]]
+    ) -> None:
+        """:meth:`before_create` of rows created together (:func:`create_resources`); a room
+        whose checks query per row overrides it to query once for all."""
+        for values, links in items:
+            await self.before_create(ctx, values, links)
+
     async def after_create(self, ctx: MesContext, row: Any, links: Links) -> None:
         """Side effects of a new row (it has been flushed: its id exists in the database)."""
 
@@ -699,24 +707,49 @@ async def create_resource(
 
     ``system`` holds values the room sets itself (read-only fields such as a run's status and
     workstation type, derived from what the route read before); the rules see them too."""
-    parsed = parse_input(resource, body, creating=True)
-    parsed.values.update(system or {})
-    workspace_id = parsed.values.get("workspace_id") or ctx.default_bureau()
-    ctx.require(workspace_id, resource.write_role)
-    parsed.values["workspace_id"] = workspace_id
-    await check_refs(ctx, workspace_id, parsed.refs)
-    await check_custom_fields(ctx, resource, workspace_id, parsed.values)
-    await resource.rules.before_create(ctx, parsed.values, parsed.links)
-    row = resource.model(**parsed.values)
-    ctx.session.add(row)
-    await ctx.session.flush()  # the id must exist before links and side effects point at it
-    await write_links(ctx, resource, row.id, parsed.links)
-    await resource.rules.after_create(ctx, row, parsed.links)
-    workspace = await workspace_of(ctx, workspace_id)
-    record(
-        ctx, resource, workspace, row.id, "create", None, snapshot(ctx, resource, row, parsed.links)
-    )
-    return row
+    return (await create_resources(ctx, resource, [(body, system)]))[0]
+
+
+async def create_resources(
+    ctx: MesContext, resource: Resource, items: Sequence[tuple[dict[str, Any], Values | None]]
+) -> list[Any]:
+    """Many POSTs at once (the assisted planner's runs): each ``(body, system)`` validated,
+    checked, ruled, inserted, linked and audited as :func:`create_resource` does one, with the
+    references of all of them checked together (one query per kind), the rules'
+    ``before_create_many`` seeing all of them, and one flush for every row."""
+    parsed_all: list[Input] = []
+    for body, system in items:
+        parsed = parse_input(resource, body, creating=True)
+        parsed.values.update(system or {})
+        workspace_id = parsed.values.get("workspace_id") or ctx.default_bureau()
+        ctx.require(workspace_id, resource.write_role)
+        parsed.values["workspace_id"] = workspace_id
+        parsed_all.append(parsed)
+    refs: dict[uuid.UUID, list[tuple[Field, uuid.UUID]]] = defaultdict(list)
+    for parsed in parsed_all:
+        refs[parsed.values["workspace_id"]].extend(parsed.refs)
+    for workspace_id, wanted in refs.items():
+        await check_refs(ctx, workspace_id, wanted)
+    for parsed in parsed_all:
+        await check_custom_fields(ctx, resource, parsed.values["workspace_id"], parsed.values)
+    await resource.rules.before_create_many(ctx, [(p.values, p.links) for p in parsed_all])
+    rows = [resource.model(**parsed.values) for parsed in parsed_all]
+    ctx.session.add_all(rows)
+    await ctx.session.flush()  # the ids must exist before links and side effects point at them
+    for row, parsed in zip(rows, parsed_all, strict=True):
+        await write_links(ctx, resource, row.id, parsed.links)
+        await resource.rules.after_create(ctx, row, parsed.links)
+        workspace = await workspace_of(ctx, parsed.values["workspace_id"])
+        record(
+            ctx,
+            resource,
+            workspace,
+            row.id,
+            "create",
+            None,
+            snapshot(ctx, resource, row, parsed.links),
+        )
+    return rows
 
 
 async def update_resource(

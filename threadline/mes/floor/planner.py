@@ -33,7 +33,7 @@ from threadline.mes.demand.models import PrintStatus as R
 from threadline.mes.face import MesContext, parse_uri
 from threadline.mes.files.models import Model
 from threadline.mes.floor import batching, packing, runs
-from threadline.mes.floor.models import CreateRuns, JobStatus, Operation, Run
+from threadline.mes.floor.models import CreateRuns, JobStatus, Operation
 from threadline.mes.floor.workstations import KIND_OPERATION, station, step_type
 from threadline.mes.process.models import ProcessStep
 from threadline.mes.resources import REGISTRY
@@ -181,26 +181,22 @@ async def plan(ctx: MesContext, row: CreateRuns) -> None:
             first[piece_id] = todo[0]
     groups, too_big = await _primary_groups(ctx, row, where, operation, pieces, list(first))
     unfitted.extend(too_big)
-    made: list[Run] = []
-    for group in groups:
-        made.append(
-            await _make_run(
-                ctx,
-                row,
-                [first[p] for p in group],
-                machine=where.id,
-                name=row.run_name,
-                duration=row.primary_run_duration,
-            )
+    new = [
+        runs.NewRun(
+            _run_body(row, name=row.run_name, duration=row.primary_run_duration),
+            [first[p] for p in group],
+            machine=where.id,
         )
-    planned = {p for g in groups for p in g}
-    # Later steps: batched per workstation type, in the order the pieces reach them.
+        for group in groups
+    ]
+    # Later steps: batched per workstation type, in the order the pieces reach them; a piece's
+    # previous group is the index of the run it was in at its previous step.
+    previous = {p: i for i, g in enumerate(groups) for p in g}
     later: dict[tuple[int, Operation, uuid.UUID], list[Print]] = defaultdict(list)
-    for piece_id in planned:
+    for piece_id in (p for g in groups for p in g):
         for p in by_piece[piece_id][1:]:
             op, type_id = step_type(steps[p.process_step_id])  # type: ignore[index]
             later[(p.process_step_position, op, type_id)].append(p)
-    primary_of = {p: made[i].id for i, g in enumerate(groups) for p in g}
     for (_, op, type_id), step_prints in sorted(later.items(), key=lambda kv: kv[0][0]):
         strategy, parts = await _batching_of(session, op, type_id)
         infos = [
@@ -208,22 +204,18 @@ async def plan(ctx: MesContext, row: CreateRuns) -> None:
                 id=str(p.piece_id),
                 order_id=str(pieces[p.piece_id].order_id),
                 line_item_id=str(p.line_item_id),
-                previous_group=str(primary_of[p.piece_id]),
+                previous_group=str(previous[p.piece_id]),
             )
             for p in step_prints
         ]
         by_id = {str(p.piece_id): p for p in step_prints}
         for batch in batching.batch(strategy, infos, number_of_parts=parts):
-            made.append(
-                await _make_run(
-                    ctx,
-                    row,
-                    [by_id[i] for i in batch],
-                    machine=None,
-                    name=None,
-                    duration=None,
-                )
-            )
+            for member in batch:
+                previous[uuid.UUID(member)] = len(new)
+            new.append(runs.NewRun(_run_body(row), [by_id[i] for i in batch]))
+    made = await runs.create_runs(ctx, new, planned=True)
+    for run in made:
+        run.planned_by_id = row.id
     row.primary_run_id = made[0].id if groups else None
     row.resulting_runs = [str(r.id) for r in made]
     row.unfitted_pieces = [str(p) for p in unfitted]
@@ -303,18 +295,9 @@ async def _batching_of(
     return kind.batching_strategy, kind.number_of_parts
 
 
-async def _make_run(
-    ctx: MesContext,
-    row: CreateRuns,
-    prints: list[Print],
-    *,
-    machine: uuid.UUID | None,
-    name: str | None,
-    duration: int | None,
-) -> Run:
+def _run_body(row: CreateRuns, *, name: str | None = None, duration: int | None = None) -> Any:
     body: dict[str, Any] = {
         "bureau": f"/mes/bureau/{row.workspace_id}/",
-        "prints": [str(p.id) for p in prints],
         "priority": row.priority,
         "pieces_locked": row.locked,
     }
@@ -322,9 +305,7 @@ async def _make_run(
         body["name"] = name
     if duration is not None:
         body["estimated_duration"] = duration
-    run = await runs.create_run(ctx, body, planned=True, machine=machine)
-    run.planned_by_id = row.id
-    return run
+    return body
 
 
 jobs.register(JOB_KIND, handle)

@@ -59,20 +59,36 @@ class RunRules(Rules):
         values["location_id"] = row.location_id
 
     async def before_create(self, ctx: MesContext, values: Values, links: Links) -> None:
-        operation = Operation(values["operation"])
-        values["operation"] = operation
-        type_id = values[TYPE_COLUMN[operation]]
-        await self._check_machine(ctx, operation, values, type_id)
-        machine = values.get(MACHINE_COLUMN[operation])
-        if machine is not None:
+        await self.before_create_many(ctx, [(values, links)])
+
+    async def before_create_many(
+        self, ctx: MesContext, items: Sequence[tuple[Values, Links]]
+    ) -> None:
+        """Each new run's workstation checked, and the run placed at the end of its queue:
+        each machine read once and each queue's end once, whatever the number of runs (the
+        planner makes hundreds in one request, each one after the other in its queue)."""
+        ends: dict[tuple[Operation, Any], int] = {}
+        durations: dict[tuple[Operation, Any], int | None] = {}
+        for values, _links in items:
+            operation = Operation(values["operation"])
+            values["operation"] = operation
+            type_id = values[TYPE_COLUMN[operation]]
+            await self._check_machine(ctx, operation, values, type_id)
+            machine = values.get(MACHINE_COLUMN[operation])
+            if machine is None:
+                values["status"] = runs.S.calculated
+                continue
+            key = (operation, machine)
+            if key in ends:
+                ends[key] += 1
+            else:
+                ends[key] = await runs.queue_end(ctx.session, operation, machine)
+                where = await station(ctx.session, MACHINE_KIND[operation], machine)
+                durations[key] = where.duration if where is not None else None
             values["status"] = runs.S.queued
-            values["queue_position"] = await runs.queue_end(ctx.session, operation, machine)
-        else:
-            values["status"] = runs.S.calculated
-        if values.get("estimated_duration") is None and machine is not None:
-            where = await station(ctx.session, MACHINE_KIND[operation], machine)
-            if where is not None and where.duration is not None:
-                values["estimated_duration"] = where.duration
+            values["queue_position"] = ends[key]
+            if values.get("estimated_duration") is None and durations[key] is not None:
+                values["estimated_duration"] = durations[key]
 
     async def before_update(self, ctx: MesContext, row: Any, values: Values, links: Links) -> None:
         await self._check_machine(

@@ -48,7 +48,7 @@ from threadline.mes.floor.workstations import (
     step_type,
 )
 from threadline.mes.process.models import ProcessStep
-from threadline.mes.resources import REGISTRY, Values, record, workspace_of
+from threadline.mes.resources import REGISTRY, Values, create_resources, record, workspace_of
 
 S = RunStatus
 P = PieceStatus
@@ -112,17 +112,66 @@ async def load_prints(
     return [rows[i] for i in ids]
 
 
-async def check_prints(
-    session: AsyncSession,
+@dataclass
+class PrintFacts:
+    """What the checks of prints going into runs read, loaded once for the prints of any number
+    of runs (four queries)."""
+
+    line_items: dict[uuid.UUID, LineItem]
+    steps: dict[uuid.UUID, ProcessStep]
+    # each piece's prints not done yet: (position, print id, in a run already)
+    open_prints: dict[uuid.UUID, list[tuple[int, uuid.UUID, bool]]]
+    pieces: dict[uuid.UUID, Piece]
+
+
+async def load_print_facts(session: AsyncSession, prints: Sequence[Print]) -> PrintFacts:
+    line_items = {
+        li.id: li
+        for li in (
+            await session.scalars(
+                select(LineItem).where(LineItem.id.in_({p.line_item_id for p in prints}))
+            )
+        ).all()
+    }
+    steps = {
+        s.id: s
+        for s in (
+            await session.scalars(
+                select(ProcessStep).where(ProcessStep.id.in_({p.process_step_id for p in prints}))
+            )
+        ).all()
+    }
+    piece_ids = {p.piece_id for p in prints}
+    open_prints: dict[uuid.UUID, list[tuple[int, uuid.UUID, bool]]] = defaultdict(list)
+    for piece_id, print_id, position, in_run in await session.execute(
+        select(
+            Print.piece_id, Print.id, Print.process_step_position, Print.run_id.is_not(None)
+        ).where(
+            Print.piece_id.in_(piece_ids),
+            Print.status.notin_([R.complete, R.cancelled]),
+            Print.remanufactured_to_id.is_(None),
+        )
+    ):
+        open_prints[piece_id].append((position, print_id, bool(in_run)))
+    pieces = {
+        piece.id: piece
+        for piece in (await session.scalars(select(Piece).where(Piece.id.in_(piece_ids)))).all()
+    }
+    return PrintFacts(line_items, steps, open_prints, pieces)
+
+
+def check_batch(
+    facts: PrintFacts,
     prints: Sequence[Print],
     *,
     run_id: uuid.UUID | None = None,
-    planned: bool = False,
+    planned: frozenset[uuid.UUID] | None = None,
 ) -> Batch:
-    """The reference's checks for prints going into one run (four queries for any number).
+    """The reference's checks for the prints of one run, on facts loaded beforehand.
 
-    ``planned``: the assisted planner makes every step's runs at once, so an earlier step may
-    still be open as long as it is in a run already."""
+    ``planned``: the prints the assisted planner puts into runs in this one request (every
+    step's runs at once), so an earlier step may still be open as long as it is in a run
+    already or among them."""
     for p in prints:
         if p.run_id is not None and p.run_id != run_id:
             raise Invalid(
@@ -134,54 +183,37 @@ async def check_prints(
                 code="PRINT_NOT_WAITING",
                 print=str(p.id),
             )
-    line_items = {
-        li.id: li
-        for li in (
-            await session.scalars(
-                select(LineItem).where(LineItem.id.in_({p.line_item_id for p in prints}))
-            )
-        ).all()
-    }
-    if any(li.status not in demand_states.LINE_ITEM_PROCESSING for li in line_items.values()):
+    line_items = [facts.line_items[li] for li in {p.line_item_id for p in prints}]
+    if any(li.status not in demand_states.LINE_ITEM_PROCESSING for li in line_items):
         raise Invalid(LINE_ITEMS_NOT_PRODUCING, code="LINE_ITEMS_NOT_PRODUCING")
-    if len({li.model_id is None for li in line_items.values()}) > 1:
+    if len({li.model_id is None for li in line_items}) > 1:
         raise Invalid(MIXED_MODELS, code="RUN_MIXED_MODELS")
-    steps = {
-        s.id: s
-        for s in (
-            await session.scalars(
-                select(ProcessStep).where(ProcessStep.id.in_({p.process_step_id for p in prints}))
-            )
-        ).all()
-    }
+    steps = facts.steps
     kinds = {step_type(steps[p.process_step_id]) for p in prints if p.process_step_id in steps}
     if len(kinds) != 1 or any(p.process_step_id not in steps for p in prints):
         raise Invalid(MIXED_PROCESS_TYPES, code="RUN_MIXED_PROCESS_TYPES")
-    piece_ids = {p.piece_id for p in prints}
-    # Each piece's earliest step not done yet: a print after it may not start.
-    first_open = dict(
-        (
-            await session.execute(
-                select(Print.piece_id, func.min(Print.process_step_position))
-                .where(
-                    Print.piece_id.in_(piece_ids),
-                    Print.status.notin_([R.complete, R.cancelled]),
-                    Print.remanufactured_to_id.is_(None),
-                    *((Print.run_id.is_(None),) if planned else ()),
-                )
-                .group_by(Print.piece_id)
-            )
-        ).all()
-    )
     for p in prints:
-        if first_open.get(p.piece_id, p.process_step_position) < p.process_step_position:
-            raise Invalid(PREVIOUS_STEPS_OPEN, code="PREVIOUS_STEPS_OPEN")
-    pieces = {
-        piece.id: piece
-        for piece in (await session.scalars(select(Piece).where(Piece.id.in_(piece_ids)))).all()
-    }
+        for position, print_id, in_run in facts.open_prints.get(p.piece_id, ()):
+            waits = planned is None or not (in_run or print_id in planned)
+            if position < p.process_step_position and waits:
+                raise Invalid(PREVIOUS_STEPS_OPEN, code="PREVIOUS_STEPS_OPEN")
     operation, type_id = next(iter(kinds))
+    pieces = {p.piece_id: facts.pieces[p.piece_id] for p in prints}
     return Batch(list(prints), pieces, operation, type_id)
+
+
+async def check_prints(
+    session: AsyncSession,
+    prints: Sequence[Print],
+    *,
+    run_id: uuid.UUID | None = None,
+    planned: bool = False,
+) -> Batch:
+    """The reference's checks for prints going into one run (four queries for any number)."""
+    facts = await load_print_facts(session, prints)
+    return check_batch(
+        facts, prints, run_id=run_id, planned=frozenset(p.id for p in prints) if planned else None
+    )
 
 
 # --- audit of status changes --------------------------------------------------------------------
@@ -251,6 +283,16 @@ def run_resource() -> Any:
     return REGISTRY["run"]
 
 
+@dataclass
+class NewRun:
+    """One run to make: its POST body without ``prints``, its prints (loaded), and the exact
+    machine the planner chose for it, if any."""
+
+    body: dict[str, Any]
+    prints: list[Print]
+    machine: uuid.UUID | None = None
+
+
 async def create_run(
     ctx: MesContext,
     body: dict[str, Any],
@@ -259,46 +301,75 @@ async def create_run(
     machine: uuid.UUID | None = None,
 ) -> Run:
     """POST /run/: the prints checked, the run written, the prints put in it. The planner
-    passes ``planned`` (see :func:`check_prints`) and the exact ``machine`` it chose."""
-    from threadline.mes.resources import create_resource
-
+    passes ``planned`` (see :func:`check_batch`) and the exact ``machine`` it chose."""
     body = dict(body)
     print_ids = parse_prints(body.pop("prints", None))
-    body.pop("force", None)
-    body.pop("status", None)  # a new run's status is the system's: queued or calculated
     workspace_id = (
         parse_uri(body["bureau"], kinds=("bureau",), field_name="bureau")
         if body.get("bureau")
         else ctx.default_bureau()
     )
     ctx.require(workspace_id, Role.engineer)
-    batch = await check_prints(
-        ctx.session, await load_prints(ctx.session, workspace_id, print_ids), planned=planned
-    )
-    operation = body.get("operation")
-    if operation is not None and operation != batch.operation:
+    prints = await load_prints(ctx.session, workspace_id, print_ids)
+    return (await create_runs(ctx, [NewRun(body, prints, machine)], planned=planned))[0]
+
+
+async def create_runs(
+    ctx: MesContext, new: Sequence[NewRun], *, planned: bool = False
+) -> list[Run]:
+    """Runs made together (one POST, or every run of an assisted plan): each run's prints
+    checked as the reference says, the runs written through the run resource, the prints put
+    in them, a shipment opened with each shipping run — a fixed number of statements for any
+    number of runs and prints."""
+    every = [p for n in new for p in n.prints]
+    placing = frozenset(p.id for p in every)
+    if len(placing) != len(every):
+        twice = next(p for p in every if sum(q.id == p.id for q in every) > 1)
         raise Invalid(
-            f"The operation {operation} does not match the prints' process step "
-            f"({batch.operation.value}).",
-            code="RUN_OPERATION_MISMATCH",
-            field="operation",
+            f"The print {twice.id} is already in a run.", code="PRINT_IN_RUN", print=str(twice.id)
         )
-    body["operation"] = batch.operation.value
-    if batch.operation == Operation.shipping:
-        body.pop("shipping", None)  # a shipping run's workstation is its prints' shipping type
-    system: Values = {TYPE_COLUMN[batch.operation]: batch.type_id}
-    if machine is not None:
-        system[MACHINE_COLUMN[batch.operation]] = machine
-    row: Run = await create_resource(ctx, run_resource(), body, system=system)
+    facts = await load_print_facts(ctx.session, every)
+    items: list[tuple[dict[str, Any], Values | None]] = []
+    batches: list[Batch] = []
+    for n in new:
+        body = dict(n.body)
+        body.pop("force", None)
+        body.pop("status", None)  # a new run's status is the system's: queued or calculated
+        batch = check_batch(facts, n.prints, planned=placing if planned else None)
+        operation = body.get("operation")
+        if operation is not None and operation != batch.operation:
+            raise Invalid(
+                f"The operation {operation} does not match the prints' process step "
+                f"({batch.operation.value}).",
+                code="RUN_OPERATION_MISMATCH",
+                field="operation",
+            )
+        body["operation"] = batch.operation.value
+        if batch.operation == Operation.shipping:
+            body.pop("shipping", None)  # a shipping run's workstation is its prints' type
+        system: Values = {TYPE_COLUMN[batch.operation]: batch.type_id}
+        if n.machine is not None:
+            system[MACHINE_COLUMN[batch.operation]] = n.machine
+        items.append((body, system))
+        batches.append(batch)
+    rows: list[Run] = await create_resources(ctx, run_resource(), items)
     journal = Journal(ctx)
-    await put_prints(journal, row, batch)
-    if row.operation == Operation.shipping:
-        await _open_shipment(ctx, row, batch)
+    # Printing runs' prints also take the printer: flushed apart, each flush's prints change
+    # the same columns, which the ORM writes as one executemany (mixed, it writes a statement
+    # per change of column set, in primary-key order: thousands for a plan).
+    for printing in (True, False):
+        for row, batch in zip(rows, batches, strict=True):
+            if (row.operation == Operation.printing) != printing:
+                continue
+            await put_prints(journal, row, batch, flush=False)
+            if row.operation == Operation.shipping:
+                _open_shipment(ctx, row, batch)
+        await ctx.session.flush()
     await journal.flush()
-    return row
+    return rows
 
 
-async def put_prints(journal: Journal, run: Run, batch: Batch) -> None:
+async def put_prints(journal: Journal, run: Run, batch: Batch, *, flush: bool = True) -> None:
     """The prints of ``batch`` join ``run``; their pieces wait for its operation."""
     for p in batch.prints:
         journal.note("print", p, "run", p.run_id and str(p.run_id), str(run.id))
@@ -312,7 +383,8 @@ async def put_prints(journal: Journal, run: Run, batch: Batch) -> None:
         [pc for pc in batch.pieces.values() if pc.status in (P.confirmed, P.error)],
         waiting,
     )
-    await journal.ctx.session.flush()
+    if flush:
+        await journal.ctx.session.flush()
 
 
 async def release_prints(journal: Journal, run: Run, prints: Sequence[Print]) -> None:
@@ -331,7 +403,7 @@ async def release_prints(journal: Journal, run: Run, prints: Sequence[Print]) ->
     await session.flush()
 
 
-async def _open_shipment(ctx: MesContext, run: Run, batch: Batch) -> None:
+def _open_shipment(ctx: MesContext, run: Run, batch: Batch) -> None:
     """A shipping run comes with its shipment (mes-api-reference.txt ``/shipment/``: "tied
     ... for run (when it will be created)"): one order's run names the order."""
     orders = {pc.order_id for pc in batch.pieces.values()}
@@ -344,7 +416,6 @@ async def _open_shipment(ctx: MesContext, run: Run, batch: Batch) -> None:
         user_id=ctx.user.id,
     )
     ctx.session.add(shipment)
-    await ctx.session.flush()
 
 
 # --- queues -------------------------------------------------------------------------------------
