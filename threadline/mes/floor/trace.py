@@ -1,9 +1,10 @@
 """The digital thread of the floor, native (``/v1/trace/...``, camelCase like the native API):
 
 - ``GET /v1/trace/pieces/{id}``: one piece back to everything it came from — its order and line
-  item, the part revision it builds and that revision's CAD files, the model and the vault file
-  version it was made from, and per step the run, the machine, the operator, the times and the
-  material batches the run consumed with the lots they descend from.
+  item, the part revision it builds and that revision's CAD files, the BOM revision it was built
+  to with every line of its tree, the model and the vault file version it was made from, and per
+  step the run, the machine, the operator, the times, the material batches the run consumed with
+  the lots they descend from, and the work instruction reports recorded on the step's print.
 - ``GET /v1/trace/material-lots/{id}``: one lot forward to every piece made from it — the
   batches descending from the lot, the printing runs that consumed them, their pieces and
   orders.
@@ -30,6 +31,7 @@ from threadline.errors import NotFound
 from threadline.mes.demand.models import LineItem, Order, Piece, Print
 from threadline.mes.files.models import DesignFile, Model
 from threadline.mes.floor.models import PieceActual, Run, RunActual, RunActualAdditive
+from threadline.mes.floor.trace_records import bom_built_to, reports_by_print
 from threadline.mes.floor.workstations import MACHINE_KIND, run_machine
 from threadline.mes.material.models import MaterialBatch, MaterialLot
 from threadline.mes.process.models import ProcessStep
@@ -102,6 +104,7 @@ async def piece_trace(session: AsyncSession, piece: Piece) -> dict[str, Any]:
     assert item is not None  # a piece's line item cascades it
     order = await session.get(Order, item.order_id) if item.order_id else None
     part: dict[str, Any] | None = None
+    bom: dict[str, Any] | None = None
     file_version_ids: set[uuid.UUID] = set()
     attached: list[uuid.UUID] = []
     if item.part_version_id is not None:
@@ -130,6 +133,7 @@ async def piece_trace(session: AsyncSession, piece: Piece) -> dict[str, Any]:
                 )
             )
             file_version_ids.update(attached)
+            bom = await bom_built_to(session, item.workspace_id, part_row.id, version.id)
     model: dict[str, Any] | None = None
     model_version: uuid.UUID | None = None
     if item.model_id is not None:
@@ -167,6 +171,7 @@ async def piece_trace(session: AsyncSession, piece: Piece) -> dict[str, Any]:
             )
         ).all()
     )
+    reports = await reports_by_print(session, [p.id for p in prints])
     runs = {
         r.id: r
         for r in await session.scalars(
@@ -227,6 +232,7 @@ async def piece_trace(session: AsyncSession, piece: Piece) -> dict[str, Any]:
             "print": str(p.id),
             "status": str(p.status),
             "run": None,
+            "reports": reports.get(p.id, []),
         }
         if run is not None:
             machine = run_machine(run)
@@ -276,6 +282,7 @@ async def piece_trace(session: AsyncSession, piece: Piece) -> dict[str, Any]:
         "lineItem": {"id": str(item.id), "name": item.name, "status": str(item.status)},
         "part": part,
         "cadFiles": [files[v] for v in attached if v in files],
+        "bom": bom,
         "model": model,
         "steps": steps,
         "materialLots": sorted(lots.values(), key=lambda lot: lot["id"]),
@@ -348,7 +355,7 @@ async def _guard(ctx: Ctx, row: Any, label: str) -> None:
 
 @router.get("/pieces/{piece_id}")
 async def trace_piece(piece_id: uuid.UUID, ctx: Ctx) -> dict[str, Any]:
-    """A piece back to its material lots, machines, runs, part revision and CAD files."""
+    """A piece back to its lots, machines, runs, reports, part and BOM revisions, CAD files."""
     piece = await ctx.session.get(Piece, piece_id)
     await _guard(ctx, piece, "piece")
     assert piece is not None
