@@ -31,6 +31,7 @@ from threadline.mes import api as mes_api
 from threadline.mes.demand import quotes as mes_quotes
 from threadline.mes.files import processing as mes_files
 from threadline.mes.floor import trace as mes_trace
+from threadline.mes.floor.reports import service as mes_reports
 from threadline.middleware import BodyLimitMiddleware
 from threadline.perf import tune_for_serving
 from threadline.ratelimit import RateLimiter
@@ -74,6 +75,7 @@ def create_app(
         for kind, handler in (
             (mes_files.JOB_KIND, mes_files.job_handler(runtime.blobs)),
             (mes_quotes.JOB_KIND, mes_quotes.job_handler(runtime.blobs)),
+            (mes_reports.JOB_KIND, mes_reports.job_handler(runtime.blobs)),
         ):
             jobs_service.register(kind, handler, replace=True)
         jobs = Worker(runtime.sessionmaker)  # docs/jobs.md

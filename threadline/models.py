@@ -15,6 +15,7 @@ def load_all_models() -> None:
     import threadline.mes.demand.models
     import threadline.mes.files.models
     import threadline.mes.floor.models
+    import threadline.mes.floor.reports.models
     import threadline.mes.material.models
     import threadline.mes.people.models
     import threadline.mes.process.models

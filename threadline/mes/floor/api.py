@@ -15,6 +15,7 @@ from threadline.errors import Invalid
 from threadline.mes.auth import mes_context
 from threadline.mes.face import MesContext, created, json_body, no_content, parse_uri
 from threadline.mes.floor import helpers, planner, resources, runs, schedule
+from threadline.mes.floor.reports import api as reports
 from threadline.mes.resources import add_route, get_row, mount, update_resource
 from threadline.mes.shop import machines
 
@@ -113,3 +114,4 @@ add_route(
 )
 schedule.mount_routes(router)
 helpers.mount_routes(router)
+router.include_router(reports.router)  # /traceability-report/, /material-batch-traceability-report/
