@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from threadline.boms.graph import MAX_LEVELS, LineSource, TreeOptions
+from threadline.boms.graph import MAX_LEVELS, LineSource, TreeOptions, line_source
 from threadline.boms.models import Bom, BomItem, BomItemAlternate
 from threadline.boms.tree import alternates_by_line, convert_cost, uuid_text
 from threadline.boms.warnings import item_warnings
@@ -101,9 +101,9 @@ def _node_fields(source: LineSource) -> tuple[tuple[str, Any, Kind], ...]:
 async def explode(
     session: AsyncSession, bom: Bom, options: TreeOptions = TreeOptions()
 ) -> Explosion:
-    """Two statements (the lines of every BOM reached with their JSON, their alternates), one
+    """Three statements (the BOMs reached, their lines with their JSON, the alternates), one
     depth-first pass that nests them and writes the text."""
-    source = LineSource(bom, options)
+    source = await line_source(session, bom, options)
     rows = await _lines(
         session,
         source,
@@ -222,7 +222,7 @@ async def cost_rollup(
     ``missingCost`` and contributes nothing: the total is then a lower bound and ``complete``
     false.
     """
-    source = LineSource(bom, options)
+    source = await line_source(session, bom, options)
     rows = await _lines(
         session,
         source,

@@ -44,6 +44,7 @@ from threadline.boms.graph import (
     TreeOptions,
     has_lines_below,
     is_chosen,
+    line_source,
 )
 from threadline.boms.models import Bom, BomItem, BomItemAlternate
 from threadline.catalog.models import Part
@@ -202,11 +203,11 @@ async def load_structure(
     purpose: typing.Literal["tree", "diff"] = "tree",
 ) -> Structure:
     """The tree of ``bom`` — its lines and those of the sub-BOMs it expands into
-    (:mod:`threadline.boms.graph`) — in two statements (lines, alternates).
+    (:mod:`threadline.boms.graph`) — in three statements (the BOMs reached, lines, alternates).
 
     ``purpose="diff"`` leaves out the columns a diff never reads.
     """
-    source = LineSource(bom, options)
+    source = await line_source(session, bom, options)
     unused = _UNUSED[purpose]
     columns = [
         null().label(f"unused_{i}") if i in unused else column
