@@ -3,6 +3,7 @@ alternates, MBOM derivation and where-used. Services never commit; every write i
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import uuid
 from collections import defaultdict
@@ -24,10 +25,11 @@ from threadline.boms.models import AlternateApproval, Bom, BomItem, BomItemAlter
 from threadline.boms.schemas import AlternateIn, BomCreate, BomItemFields, BomItemIn
 from threadline.catalog import service as catalog
 from threadline.catalog.models import ApprovalStatus, Part, PartVersion
-from threadline.catalog.schemas import WhereUsedRow
+from threadline.catalog.schemas import WhereUsed, WhereUsedBuild, WhereUsedRow
 from threadline.concurrency import Expected
 from threadline.db import insert_rows, new_id, utcnow
 from threadline.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable
+from threadline.mes.demand import service as demand
 from threadline.pagination import PageParams, paginate
 
 EDITABLE = frozenset({ApprovalStatus.draft, ApprovalStatus.rejected})
@@ -931,11 +933,47 @@ async def where_used(
 ) -> list[WhereUsedRow]:
     """Each line using the part, once per path to a top assembly, with that path: through the
     sub-BOMs a tree expands into with ``expand`` (see :mod:`threadline.boms.graph`)."""
+    rows, _parts = await _where_used(
+        session, workspace_id=workspace_id, part_id=part_id, expand=expand
+    )
+    return rows
+
+
+async def where_used_with_builds(
+    session: AsyncSession,
+    *,
+    workspace_id: uuid.UUID,
+    part_id: uuid.UUID,
+    expand: graph.Expand = "approved",
+) -> WhereUsed:
+    """:func:`where_used`, and the open MES line items building the part or any assembly on
+    its paths up (:func:`threadline.mes.demand.service.builds_of_parts`): at most six
+    statements whatever the depth."""
+    rows, parts = await _where_used(
+        session, workspace_id=workspace_id, part_id=part_id, expand=expand
+    )
+    builds = await demand.builds_of_parts(
+        session, workspace_id=workspace_id, part_ids={part_id, *parts}
+    )
+    return WhereUsed(
+        lines=rows,
+        builds=[
+            WhereUsedBuild(**dataclasses.asdict(build), direct=build.part_id == part_id)
+            for build in builds
+        ],
+    )
+
+
+async def _where_used(
+    session: AsyncSession, *, workspace_id: uuid.UUID, part_id: uuid.UUID, expand: graph.Expand
+) -> tuple[list[WhereUsedRow], set[uuid.UUID]]:
+    """The where-used rows, and every part on their paths. Four statements (one when nothing
+    uses the part)."""
     walk = await tree.where_used_rows(
         session, workspace_id=workspace_id, part_id=part_id, expand=expand
     )
     if not walk:
-        return []
+        return [], set()
     # The path column lists the line ids walked so far (hex with or without dashes, by dialect).
     chains = {r: tuple(uuid.UUID(x) for x in r.path.split("\x1f") if x) for r in walk}
     reached = {(r.start_id, chain) for r, chain in chains.items()}
@@ -945,7 +983,13 @@ async def where_used(
         row.id: row
         for row in (
             await session.execute(
-                select(BomItem.id, BomItem.qty, BomItem.bom_id, Part.part_number)
+                select(
+                    BomItem.id,
+                    BomItem.qty,
+                    BomItem.bom_id,
+                    BomItem.child_part_id,
+                    Part.part_number,
+                )
                 .join(Part, Part.id == BomItem.child_part_id)
                 .where(BomItem.id.in_(item_ids))
             )
@@ -997,7 +1041,11 @@ async def where_used(
         )
     assert all(row.path[-1] == target for row in out)
     out.sort(key=lambda w: (w.path, str(w.item_id)))
-    return out
+    # The parts on the paths: the part itself, the parts of the lines above it in their BOMs
+    # (sub-assemblies spelled out inline) and the assemblies of the BOMs walked.
+    parts = {info[i].child_part_id for i in item_ids}
+    parts.update(row[0].assembly_part_id for row in boms.values())
+    return out, parts
 
 
 async def revision_of(session: AsyncSession, *, bom: Bom, revision: str | None) -> Bom:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Response, UploadFile
 
@@ -28,6 +28,7 @@ from threadline.catalog.schemas import (
     PartVersionCreate,
     PartVersionRead,
     PartVersionReject,
+    WhereUsed,
     WhereUsedRow,
 )
 from threadline.concurrency import Expected, etag
@@ -252,15 +253,24 @@ async def reject_version(
     return await _transition(ctx, part_id, version_id, "reject", body.reason if body else None)
 
 
-@router.get("/parts/{part_id}/where-used", response_model=list[WhereUsedRow])
+@router.get("/parts/{part_id}/where-used", response_model=list[WhereUsedRow] | WhereUsed)
 async def where_used(
     part_id: uuid.UUID,
     ctx: Ctx,
     workspace: str | None = Query(None, max_length=64),
     expand: Expand = Query("approved", description="Sub-BOMs followed, as in the BOM tree"),
-) -> list[WhereUsedRow]:
-    """Every BOM line using the part at any level, with the path from each top assembly."""
+    include: Literal["builds"] | None = Query(
+        None,
+        description="builds: answer {lines, builds}, adding the open MES line items that build "
+        "the part or an assembly on its paths",
+    ),
+) -> list[WhereUsedRow] | WhereUsed:
+    """Every BOM line using the part, with its path; with include=builds, the open builds too."""
     access, part = await part_access(ctx, part_id, "viewer", workspace)
+    if include == "builds":
+        return await boms.where_used_with_builds(
+            ctx.session, workspace_id=access.workspace.id, part_id=part.id, expand=expand
+        )
     return await boms.where_used(
         ctx.session, workspace_id=access.workspace.id, part_id=part.id, expand=expand
     )

@@ -150,6 +150,34 @@ class WhereUsedRow(ApiModel):
     files: int = 0  # vault files attached to the assembly revision the BOM is for
 
 
+class WhereUsedBuild(ApiModel):
+    """An open MES line item (not complete or cancelled) building the part itself
+    (``direct``) or an assembly its where-used reaches, with its pieces counted by status."""
+
+    line_item_id: uuid.UUID
+    line_item_name: str | None
+    status: str  # the line item's, as mes-api-reference.txt ``/line-item/`` spells it
+    quantity: int
+    order_id: uuid.UUID | None
+    order_name: str | None
+    order_status: str | None
+    due_date: datetime | None
+    part_id: uuid.UUID
+    part_number: str
+    version_id: uuid.UUID
+    revision: str
+    direct: bool  # the line item builds the part itself, not an assembly using it
+    open_pieces: int  # pieces not complete, incomplete (scrapped) or cancelled
+    pieces: dict[str, int]  # piece status → how many
+
+
+class WhereUsed(ApiModel):
+    """``GET /v1/parts/:id/where-used?include=builds``: the lines and the open builds."""
+
+    lines: list[WhereUsedRow]
+    builds: list[WhereUsedBuild]
+
+
 class BomSettingsModel(BaseModel):
     """``/v1/workspaces/:name/bom-settings`` — snake_case, exactly as the reference writes it."""
 

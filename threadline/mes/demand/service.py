@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.errors import Invalid
@@ -92,35 +94,79 @@ async def repoint_workflow(
 # --- the digital thread -----------------------------------------------------------------------
 
 
-async def builds_of_part(
-    session: AsyncSession, part_id: uuid.UUID
-) -> tuple[list[LineItem], list[Piece]]:
-    """The line items that build a revision of the native part, and their pieces (for the part
-    page): two queries, newest first."""
-    from threadline.catalog.models import PartVersion
+@dataclass(frozen=True)
+class Build:
+    """An open line item building a revision of a native part, with its pieces counted."""
 
-    versions = select(PartVersion.id).where(PartVersion.part_id == part_id)
-    items = list(
-        (
-            await session.scalars(
-                select(LineItem)
-                .where(LineItem.part_version_id.in_(versions))
-                .order_by(LineItem.created_at.desc(), LineItem.id)
+    line_item_id: uuid.UUID
+    line_item_name: str | None
+    status: str
+    quantity: int
+    order_id: uuid.UUID | None
+    order_name: str | None
+    order_status: str | None
+    due_date: datetime | None
+    part_id: uuid.UUID
+    part_number: str
+    version_id: uuid.UUID
+    revision: str
+    open_pieces: int  # pieces not complete, incomplete (scrapped) or cancelled
+    pieces: dict[str, int]  # piece status → how many
+
+
+async def builds_of_parts(
+    session: AsyncSession, *, workspace_id: uuid.UUID, part_ids: Collection[uuid.UUID]
+) -> list[Build]:
+    """The open line items (not complete or cancelled) of the workspace that build a revision of
+    any of the native parts, by part number then oldest first, with their pieces counted by
+    status: two statements whatever the number of parts, line items or pieces (where-used and
+    the part page ask it)."""
+    from threadline.catalog.models import Part, PartVersion
+
+    if not part_ids:
+        return []
+    rows = (
+        await session.execute(
+            select(LineItem, Order, PartVersion, Part.part_number)
+            .join(PartVersion, PartVersion.id == LineItem.part_version_id)
+            .join(Part, Part.id == PartVersion.part_id)
+            .outerjoin(Order, Order.id == LineItem.order_id)
+            .where(
+                LineItem.workspace_id == workspace_id,
+                PartVersion.part_id.in_(list(part_ids)),
+                LineItem.status.notin_(states.LINE_ITEM_DONE),
             )
-        ).all()
-    )
-    if not items:
-        return [], []
-    made = list(
-        (
-            await session.scalars(
-                select(Piece)
-                .where(Piece.line_item_id.in_([i.id for i in items]))
-                .order_by(Piece.line_item_id, Piece.copy)
-            )
-        ).all()
-    )
-    return items, made
+            .order_by(Part.part_number, LineItem.created_at, LineItem.id)
+        )
+    ).all()
+    if not rows:
+        return []
+    counts: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
+    for line_item_id, status, number in await session.execute(
+        select(Piece.line_item_id, Piece.status, func.count())
+        .where(Piece.line_item_id.in_([item.id for item, *_ in rows]))
+        .group_by(Piece.line_item_id, Piece.status)
+    ):
+        counts[line_item_id][str(status)] = number
+    return [
+        Build(
+            line_item_id=item.id,
+            line_item_name=item.name,
+            status=str(item.status),
+            quantity=item.quantity,
+            order_id=order.id if order else None,
+            order_name=order.name if order else None,
+            order_status=str(order.status) if order else None,
+            due_date=order.due_date if order else None,
+            part_id=version.part_id,
+            part_number=part_number,
+            version_id=version.id,
+            revision=version.revision,
+            open_pieces=sum(n for s, n in counts[item.id].items() if P(s) not in states.PIECE_DONE),
+            pieces=dict(sorted(counts[item.id].items())),
+        )
+        for item, order, version, part_number in rows
+    ]
 
 
 # --- guards -------------------------------------------------------------------------------------
