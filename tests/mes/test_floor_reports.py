@@ -14,6 +14,7 @@ from sqlalchemy import update
 from tests.conftest import assert_problem
 from tests.mes.conftest import Mes
 from tests.mes.floor import Shop, make_shop
+from tests.mes.test_crosscut_events import counted
 from tests.mes.test_material import act, lot
 from tests.mes.test_quality import _checklist, _report
 from threadline.jobs import service as jobs
@@ -315,3 +316,31 @@ async def _set_job(app: Any, job_id: Any, status: JobStatus, error: str | None) 
             update(Job).where(Job.id == job_id).values(status=status, error=error)
         )
         await session.commit()
+
+
+async def test_a_report_is_a_fixed_number_of_statements(mes: Mes, app: Any, engine: Any) -> None:
+    """Whatever the piece's history: one printing run, or every step with comments."""
+    shop = await make_shop(mes)
+    short, long = await shop.order(quantity=1), await shop.order(quantity=3)
+    run = await shop.run(short["by_step"][shop.steps[0]], printer=shop.printer)
+    await shop.status(run, "in-progress")
+    await shop.status(run, "complete")
+    machines = ({"printer": shop.printer}, {"post_processor": shop.post_processor}, {})
+    for step, machine in zip(shop.steps, machines, strict=True):
+        run = await shop.run(long["by_step"][step], **machine)
+        await shop.status(run, "in-progress")
+        await shop.status(run, "complete")
+        for text in ("first", "second"):
+            await mes.create(
+                "comment", {"related_table_name": "run", "related_uuid": _id(run), "text": text}
+            )
+    counts = []
+    for order in (short, long):
+        await mes.create(
+            "traceability-report", {"piece": order["pieces"][0], "filters": list(thread.FILTERS)}
+        )
+        with counted(engine) as statements:
+            (job,) = await build(app)
+        assert job.status.value == "complete", job.error
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
