@@ -117,6 +117,77 @@ async def test_numbers_follow_the_order_of_the_records(live: Live):
     assert [r.after["name"] for r in rows[-3:]] == ["a", "b", "c"]
 
 
+def _record_many(session: AsyncSession, user: User, ws: Workspace, *names: str) -> None:
+    audit.record_many(
+        session, actor=user, workspace=ws,
+        changes=[("part", uuid.uuid4(), "create", None, {"name": n}) for n in names],
+    )  # fmt: skip
+
+
+async def test_bulk_records_are_numbered_in_order_with_the_others(live: Live):
+    """record_many's rows (inserted at commit) and record's rows (ORM) interleave in the order
+    they were recorded; a savepoint rolled back takes its bulk rows with it, one released keeps
+    them, and the live stream carries them like any other."""
+    ws = workspace_name()
+    alice = await live.member("alice", ws)
+    factory = create_sessionmaker(live.engine)
+    async with sse(live.base_url, alice.token, ws) as stream:
+        await stream.next(lambda m: m.type == "presence")
+        async with factory() as session, session.begin():
+            user, workspace = await _actors(session, alice, ws)
+            _record(session, user, workspace, "a")
+            _record_many(session, user, workspace, "b", "c")
+            async with session.begin_nested():
+                _record_many(session, user, workspace, "d")
+            try:
+                async with session.begin_nested():
+                    _record_many(session, user, workspace, "dropped")
+                    async with session.begin_nested():
+                        _record_many(session, user, workspace, "dropped too")
+                    raise RuntimeError("roll the savepoint back")
+            except RuntimeError:
+                pass
+            await session.flush()
+            _record(session, user, workspace, "e")
+        names = [(await stream.next(logged)).data["data"]["name"] for _ in range(5)]
+        assert names == ["a", "b", "c", "d", "e"]
+        await stream.nothing(logged, within=0.5)
+    async with factory() as session:
+        rows = (
+            await session.scalars(
+                select(AuditEvent).where(AuditEvent.workspace_id == workspace.id)
+                .order_by(AuditEvent.seq)
+            )
+        ).all()  # fmt: skip
+    assert [r.seq for r in rows] == list(range(1, len(rows) + 1))
+    assert [r.after["name"] for r in rows[-5:]] == ["a", "b", "c", "d", "e"]
+    assert {r.actor_id for r in rows[-5:]} == {user.id}
+
+
+async def test_bulk_records_of_a_rolled_back_transaction_are_not_written(live: Live):
+    ws = workspace_name()
+    alice = await live.member("alice", ws)
+    factory = create_sessionmaker(live.engine)
+    async with factory() as session:
+        await session.begin()
+        user, workspace = await _actors(session, alice, ws)
+        _record_many(session, user, workspace, "never")
+        await session.rollback()
+    async with factory() as session, session.begin():
+        user, workspace = await _actors(session, alice, ws)
+        _record_many(session, user, workspace, "kept")
+    async with factory() as session:
+        names = [
+            r.after["name"]
+            for r in await session.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.workspace_id == workspace.id, AuditEvent.entity_type == "part"
+                )
+            )
+        ]
+    assert names == ["kept"]
+
+
 async def test_a_rolled_back_transaction_publishes_nothing(live: Live):
     ws = workspace_name()
     alice = await live.member("alice", ws)

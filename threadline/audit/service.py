@@ -20,24 +20,49 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, inspect, or_, select
+from sqlalchemy import Select, and_, func, insert, inspect, or_, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from threadline.audit.models import AuditEvent, AuditSequence
 from threadline.auth.models import User, Workspace
-from threadline.db import new_id, table, utcnow
+from threadline.db import new_id, new_ids, table, utcnow
 from threadline.pagination import PageParams, paginate
 
 log = logging.getLogger(__name__)
 
+
+@dataclass(slots=True)
+class Entry:
+    """An audit row recorded by :func:`record_many`: kept as plain values until its transaction
+    commits, then inserted with its number by one bulk statement (no ORM object per row). The
+    relay reads it as it reads an :class:`AuditEvent`."""
+
+    id: uuid.UUID
+    created_at: datetime
+    workspace_id: uuid.UUID
+    actor_id: uuid.UUID | None
+    actor_label: str
+    entity_type: str
+    entity_id: str
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    notify: str | None = None
+    seq: int | None = None
+    # The session transaction (or savepoint) it was recorded in; None once that rolled back.
+    transaction: SessionTransaction | None = field(default=None, repr=False)
+
+
 # A logged row as the relay and replay need it: the row and its actor's username.
-LoggedRow = tuple[AuditEvent, str | None]
+LoggedRow = tuple[AuditEvent | Entry, str | None]
 
 # session.info keys: rows (with their actor's username) waiting for their number; rows numbered
 # by the transaction being committed.
@@ -85,6 +110,73 @@ def record(
     return event
 
 
+def record_many(
+    session: AsyncSession,
+    *,
+    actor: User | None,
+    workspace: Workspace,
+    changes: Iterable[
+        tuple[str, uuid.UUID | str, str, dict[str, Any] | None, dict[str, Any] | None]
+    ],
+) -> None:
+    """Record many changes of one workspace — ``(entity_type, entity_id, action, before,
+    after)`` each — as :func:`record` would, for writers of thousands of rows at once (the
+    planner's runs, a run's prints and pieces). The rows are inserted as the transaction commits,
+    numbered, by one bulk statement; a savepoint rolled back takes its rows with it."""
+    sync = session.sync_session
+    transaction = sync.get_nested_transaction() or sync.get_transaction()
+    now = utcnow()
+    actor_id = actor.id if actor else None
+    label = actor.email if actor else "system"
+    username = actor.username if actor else None
+    pending = session.info.setdefault(_UNNUMBERED, [])
+    changes = list(changes)
+    ids = new_ids(len(changes))
+    for row_id, (entity_type, entity_id, action, before, after) in zip(ids, changes, strict=True):
+        entry = Entry(
+            id=row_id,
+            created_at=now,
+            workspace_id=workspace.id,
+            actor_id=actor_id,
+            actor_label=label,
+            entity_type=entity_type,
+            entity_id=str(entity_id),
+            action=action,
+            before=before,
+            after=after,
+            transaction=transaction,
+        )
+        pending.append((entry, username))
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _rolled_back(session: Session, previous: SessionTransaction) -> None:
+    """A rolled-back transaction forgets its rows; a rolled-back savepoint only those recorded
+    in it (or below it): its entries are dropped at commit (the session itself lets go of the
+    ORM rows the savepoint added)."""
+    if previous.parent is None:
+        session.info.pop(_UNNUMBERED, None)
+        session.info.pop(_NUMBERED, None)
+        return
+    for row, _actor in session.info.get(_UNNUMBERED, ()):
+        if isinstance(row, Entry) and row.transaction is not None:
+            here: SessionTransaction | None = row.transaction
+            while here is not None and here is not previous:
+                here = here.parent
+            if here is previous:
+                row.transaction = None
+
+
+def _alive(row: AuditEvent | Entry) -> bool:
+    """A recorded row still part of the transaction: an :class:`Entry` whose savepoint did not
+    roll back, an ORM row still pending or flushed (the session lets go of what a rolled-back
+    savepoint added)."""
+    if isinstance(row, Entry):
+        return row.transaction is not None
+    state = inspect(row)
+    return bool(state.pending or state.persistent)
+
+
 def _claim(session: Session, workspace_id: uuid.UUID, count: int) -> int:
     """Reserve ``count`` numbers of the workspace; returns the last one. Locks the workspace's
     sequence row until the transaction ends (the first claim seeds it from the log)."""
@@ -111,6 +203,9 @@ def _claim(session: Session, workspace_id: uuid.UUID, count: int) -> int:
     return last
 
 
+_ENTRY_COLUMNS = tuple(f.name for f in fields(Entry) if f.name != "transaction")
+
+
 @sa_event.listens_for(Session, "before_commit")
 def number_rows(session: Session) -> None:
     """Give the transaction's workspace audit rows their numbers, in the order recorded; the
@@ -119,17 +214,23 @@ def number_rows(session: Session) -> None:
         return
     by_workspace: dict[uuid.UUID, list[LoggedRow]] = {}
     for row, actor in session.info.pop(_UNNUMBERED):
-        # Pending rows go in with their number; rows already flushed get it by an UPDATE. What
-        # a rolled-back savepoint recorded is neither (the session has let go of it).
-        state = inspect(row)
-        if (state.pending or state.persistent) and row.workspace_id is not None and row.seq is None:
+        # Pending ORM rows go in with their number; rows already flushed get it by an UPDATE;
+        # entries are inserted below.
+        if _alive(row) and row.workspace_id is not None and row.seq is None:
             by_workspace.setdefault(row.workspace_id, []).append((row, actor))
     # One fixed order, so two transactions claiming for the same workspaces never deadlock.
+    entries: list[dict[str, Any]] = []
     for workspace_id in sorted(by_workspace):
         rows = by_workspace[workspace_id]
         last = _claim(session, workspace_id, len(rows))
         for offset, (row, _actor) in enumerate(rows):
             row.seq = last - len(rows) + 1 + offset
+            if isinstance(row, Entry):
+                entries.append({name: getattr(row, name) for name in _ENTRY_COLUMNS})
+    if entries:
+        for row in entries:
+            row["updated_at"] = row["created_at"]
+        session.connection().execute(insert(table(AuditEvent)), entries)
     if by_workspace:
         session.info[_NUMBERED] = [logged for rows in by_workspace.values() for logged in rows]
 
@@ -143,12 +244,6 @@ def _committed(session: Session) -> None:
                 listener(numbered)
             except Exception:  # a wake-up lost is a poll interval of delay, never a failed commit
                 log.exception("audit commit listener failed")
-
-
-@sa_event.listens_for(Session, "after_rollback")
-def _rolled_back(session: Session) -> None:
-    session.info.pop(_UNNUMBERED, None)
-    session.info.pop(_NUMBERED, None)
 
 
 def on_commit(listener: Callable[[list[LoggedRow]], None]) -> Callable[[], None]:

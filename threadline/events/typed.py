@@ -7,10 +7,13 @@ event: ``update``, ``version``, ``presence``, ``comment``, ``lock``, ``unlock``,
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from threadline.audit.models import AuditEvent
 from threadline.db import iso
+
+if TYPE_CHECKING:
+    from threadline.audit.service import Entry
 
 _BY_ENTITY = {
     "part": "part",
@@ -60,7 +63,7 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str
     }
 
 
-def from_audit(row: AuditEvent, *, workspace: str, actor: str | None) -> dict[str, Any]:
+def from_audit(row: AuditEvent | Entry, *, workspace: str, actor: str | None) -> dict[str, Any]:
     """The event a committed audit row publishes; its ``id`` is the row's ``seq``.
 
     ``data`` is the record as the change left it (``after``), or as it was for a delete

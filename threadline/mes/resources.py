@@ -736,19 +736,16 @@ async def create_resources(
     rows = [resource.model(**parsed.values) for parsed in parsed_all]
     ctx.session.add_all(rows)
     await ctx.session.flush()  # the ids must exist before links and side effects point at them
+    created: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for row, parsed in zip(rows, parsed_all, strict=True):
         await write_links(ctx, resource, row.id, parsed.links)
         await resource.rules.after_create(ctx, row, parsed.links)
-        workspace = await workspace_of(ctx, parsed.values["workspace_id"])
-        record(
-            ctx,
-            resource,
-            workspace,
-            row.id,
-            "create",
-            None,
-            snapshot(ctx, resource, row, parsed.links),
-        )
+        after = snapshot(ctx, resource, row, parsed.links)
+        workspace_id = parsed.values["workspace_id"]
+        created[workspace_id].append((f"mes.{resource.kind}", row.id, "create", None, after))
+    for workspace_id, changes in created.items():
+        workspace = await workspace_of(ctx, workspace_id)
+        audit.record_many(ctx.session, actor=ctx.user, workspace=workspace, changes=changes)
     return rows
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from threadline.audit import service as audit
 from threadline.auth.models import Role
 from threadline.db import iso, utcnow
 from threadline.errors import Conflict, Invalid, NotFound
@@ -48,7 +49,7 @@ from threadline.mes.floor.workstations import (
     step_type,
 )
 from threadline.mes.process.models import ProcessStep
-from threadline.mes.resources import REGISTRY, Values, create_resources, record, workspace_of
+from threadline.mes.resources import REGISTRY, Values, create_resources, workspace_of
 
 S = RunStatus
 P = PieceStatus
@@ -236,21 +237,25 @@ class Journal:
         self.changes[key] = (row.workspace_id, old, new)
 
     async def flush(self) -> None:
-        workspaces: dict[uuid.UUID, Any] = {}
+        """One audit record per changed row, before and after of the fields that changed."""
+        by_workspace: dict[uuid.UUID, list[Any]] = defaultdict(list)
         for (kind, row_id), (workspace_id, before, after) in self.changes.items():
-            if workspace_id not in workspaces:
-                workspaces[workspace_id] = await workspace_of(self.ctx, workspace_id)
-            changed = {k for k in after if before.get(k) != after[k]}
+            changed = sorted(k for k in after if before.get(k) != after[k])
             if changed:
-                record(
-                    self.ctx,
-                    REGISTRY[kind],
-                    workspaces[workspace_id],
-                    row_id,
-                    "update",
-                    {k: before[k] for k in sorted(changed)},
-                    {k: after[k] for k in sorted(changed)},
+                by_workspace[workspace_id].append(
+                    (
+                        f"mes.{kind}",
+                        row_id,
+                        "update",
+                        {k: before[k] for k in changed},
+                        {k: after[k] for k in changed},
+                    )
                 )
+        for workspace_id, changes in by_workspace.items():
+            workspace = await workspace_of(self.ctx, workspace_id)
+            audit.record_many(
+                self.ctx.session, actor=self.ctx.user, workspace=workspace, changes=changes
+            )
         self.changes.clear()
 
 
