@@ -244,8 +244,11 @@ class LineSource:
 async def line_source(
     session: AsyncSession, root: Bom, options: TreeOptions = TreeOptions()
 ) -> LineSource:
-    """The :class:`LineSource` of ``root``'s tree: one statement finds the BOMs it reaches (one
-    recursive CTE, :func:`reached_boms`) and whether the workspace has attached files."""
+    """The :class:`LineSource` of ``root``'s tree. One statement asks whether the workspace has
+    attached files and whether any line of ``root`` uses the assembly of another BOM of its
+    type (a probe per BOM of the workspace, on the lines' part index — not a look-up per line);
+    only then does a second one find every BOM the tree reaches (one recursive CTE,
+    :func:`reached_boms`)."""
     has_files = (
         exists()
         .where(PartVersionFile.workspace_id == root.workspace_id)
@@ -255,6 +258,26 @@ async def line_source(
     if options.expand == "none":
         found = bool(await session.scalar(select(has_files)))
         return LineSource(root, options, (), found)
+    sub = aliased(Bom)
+    uses_one = (
+        exists()
+        .where(
+            sub.workspace_id == root.workspace_id,
+            sub.type == root.type,
+            sub.id != root.id,
+            # By the lines' part index: the wrapped bom_id keeps SQLite (which has no
+            # statistics) from reading all of root's lines by its bom_id index instead.
+            exists().where(
+                BomItem.child_part_id == sub.assembly_part_id,
+                func.coalesce(BomItem.bom_id, BomItem.bom_id) == root.id,
+            ),
+        )
+        .correlate(None)
+        .label("uses_sub_boms")
+    )
+    found, candidates = (await session.execute(select(has_files, uses_one))).one()
+    if not candidates:
+        return LineSource(root, options, (), bool(found))
     reached = reached_boms(root, options.expand)
-    rows = (await session.execute(select(reached.c.bom_id, has_files))).all()
-    return LineSource(root, options, [row[0] for row in rows], bool(rows and rows[0][1]))
+    rows = (await session.execute(select(reached.c.bom_id))).all()
+    return LineSource(root, options, [row[0] for row in rows], bool(found))

@@ -223,7 +223,8 @@ async def load_structure(
         grouped = await alternates_by_line(session, source.bom_filter(), key)
         for item_id, alternates in grouped.items():
             lines[item_id].alternates = alternates
-    return arrange(lines, driver_key(bom.id, connection.dialect.name), options)
+    root = driver_key(bom.id, connection.dialect.name)
+    return arrange(lines, root, options, expanding=source.sub is not None)
 
 
 async def alternates_by_line(
@@ -280,38 +281,50 @@ def driver_key(bom_id: uuid.UUID, dialect: str) -> Any:
     return bom_id if dialect == "postgresql" else bom_id.hex
 
 
-def arrange(lines: dict[Any, Line], root: Any, options: TreeOptions = NO_EXPANSION) -> Structure:
+def arrange(
+    lines: dict[Any, Line],
+    root: Any,
+    options: TreeOptions = NO_EXPANSION,
+    *,
+    expanding: bool | None = None,
+) -> Structure:
     """Link children to parents and expanded lines to their sub-BOMs' top lines, order siblings
     by (sortIndex, part number), set levels, down to ``options.depth``.
 
     One global sort, then each line is appended to its parent's (or, at the top, its BOM's)
     group in that order, so every group of siblings comes out sorted without sorting each group.
     A line shown a second time (a sub-BOM used twice) is a copy, with children of its own.
+    ``expanding``: whether any line expands into a sub-BOM (None: look).
     """
+    ordered = sorted(lines.values(), key=_SIBLING_ORDER)
+    depth = options.depth
+    if expanding is None:
+        expanding = any(line.sub_bom_id is not None for line in ordered)
+    if not expanding:
+        # One BOM, every line shown once: append each line to its parent's own list.
+        roots: list[Line] = []
+        for line in ordered:
+            parent = lines.get(line.parent_item_id) if line.parent_item_id else None
+            (parent.children if parent is not None else roots).append(line)
+        flat = [(line, 1) for line in roots]
+        while flat:
+            line, level = flat.pop()
+            line.level = level
+            if line.children:
+                if depth is not None and level >= depth:
+                    line.children = []
+                else:
+                    flat.extend((child, level + 1) for child in line.children)
+        return Structure(roots=roots, lines=lines)
     below: dict[Any, list[Line]] = {}
     # Ids compare as the driver returns them (all of one type), so no per-line conversion.
-    for line in sorted(lines.values(), key=_SIBLING_ORDER):
+    for line in ordered:
         parent = line.parent_item_id if line.parent_item_id in lines else line.bom_id
         group = below.get(parent)
         if group is None:
             below[parent] = [line]
         else:
             group.append(line)
-    depth = options.depth
-    if all(line.sub_bom_id is None for line in lines.values()):
-        # Nothing expands, so every line is shown once: link the groups as they are.
-        roots = below.get(root, [])
-        flat = [(line, 1) for line in roots]
-        while flat:
-            line, level = flat.pop()
-            line.level = level
-            children = below.get(line.id)
-            if children and (depth is None or level < depth):
-                line.children = children
-                flat.extend((child, level + 1) for child in children)
-            else:
-                line.children = []
-        return Structure(roots=roots, lines=lines)
     shown: set[Any] = set()
 
     def occurrence(line: Line) -> Line:
