@@ -217,7 +217,7 @@ async def load_structure(
     # per-row loading machinery (these rows are tuples, not entities).
     connection = await session.connection()
     rows = (await connection.execute(source.statement(*columns, files=purpose == "tree"))).all()
-    lines: dict[Any, Line] = {row[0]: Line(*typing.cast(tuple[Any, ...], row)) for row in rows}
+    lines: dict[Any, Line] = {row[0]: Line(*row) for row in rows}
     if with_alternates and lines:
         key = type_coerce(BomItemAlternate.item_id, String)  # the driver's id, as lines are keyed
         grouped = await alternates_by_line(session, source.bom_filter(), key)

@@ -23,12 +23,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from threadline.audit import service as audit
 from threadline.auth.models import Role
-from threadline.db import iso, utcnow
+from threadline.db import insert_rows, iso, new_id, table, utcnow
 from threadline.errors import Conflict, Invalid, NotFound
 from threadline.mes.demand import service as demand
 from threadline.mes.demand import states as demand_states
@@ -260,11 +261,13 @@ class Journal:
 
 
 def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, str):  # str enums too: JSON writes their value
+        return value
     if isinstance(value, datetime):
         return iso(value)
     if isinstance(value, uuid.UUID):
         return str(value)
-    return value.value if hasattr(value, "value") and not isinstance(value, str) else value
+    return value.value if hasattr(value, "value") else value
 
 
 def set_status(journal: Journal, kind: str, row: Any, target: Any) -> None:
@@ -359,37 +362,69 @@ async def create_runs(
         batches.append(batch)
     rows: list[Run] = await create_resources(ctx, run_resource(), items)
     journal = Journal(ctx)
-    # Printing runs' prints also take the printer: flushed apart, each flush's prints change
-    # the same columns, which the ORM writes as one executemany (mixed, it writes a statement
-    # per change of column set, in primary-key order: thousands for a plan).
-    for printing in (True, False):
-        for row, batch in zip(rows, batches, strict=True):
-            if (row.operation == Operation.printing) != printing:
-                continue
-            await put_prints(journal, row, batch, flush=False)
-            if row.operation == Operation.shipping:
-                _open_shipment(ctx, row, batch)
-        await ctx.session.flush()
+    placed: list[dict[str, Any]] = []
+    shipments: list[dict[str, Any]] = []
+    for row, batch in zip(rows, batches, strict=True):
+        placed.extend(_place_prints(journal, row, batch))
+        await _wait_for(journal, row, batch)
+        if row.operation == Operation.shipping:
+            shipments.append(_shipment_of(ctx, row, batch))
+    await _write_prints(ctx.session, placed)
+    await insert_rows(ctx.session, Shipment, shipments)
+    await ctx.session.flush()
     await journal.flush()
     return rows
 
 
-async def put_prints(journal: Journal, run: Run, batch: Batch, *, flush: bool = True) -> None:
+async def put_prints(journal: Journal, run: Run, batch: Batch) -> None:
     """The prints of ``batch`` join ``run``; their pieces wait for its operation."""
+    await _write_prints(journal.ctx.session, _place_prints(journal, run, batch))
+    await _wait_for(journal, run, batch)
+    await journal.ctx.session.flush()
+
+
+def _place_prints(journal: Journal, run: Run, batch: Batch) -> list[dict[str, Any]]:
+    """The prints of ``batch`` in ``run`` (queued; a printing run's also on its printer), as
+    the loaded rows now read and as :func:`_write_prints` writes them: the ORM would write
+    thousands of print rows one by one."""
+    now = utcnow()
+    printer = run.printer_id if run.operation == Operation.printing else None
+    out: list[dict[str, Any]] = []
     for p in batch.prints:
         journal.note("print", p, "run", p.run_id and str(p.run_id), str(run.id))
-        p.run_id = run.id
-        if run.operation == Operation.printing:
-            p.printer_id = run.printer_id
-        set_status(journal, "print", p, R.queued)
-    waiting = QUEUED_FOR[run.operation]
+        journal.note("print", p, "status", p.status, R.queued)
+        values = {"run_id": run.id, "status": R.queued, "updated_at": now}
+        if printer is not None:
+            values["printer_id"] = printer
+        for key, value in values.items():
+            set_committed_value(p, key, value)
+        out.append({"_id": p.id, **values})
+    return out
+
+
+async def _write_prints(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """One executemany UPDATE per set of columns (prints taking a printer, the others)."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[tuple(sorted(row))].append(row)
+    prints = table(Print)
+    connection = await session.connection()
+    for keys, group in groups.items():
+        statement = (
+            update(prints)
+            .where(prints.c.id == bindparam("_id"))
+            .values({key: bindparam(key) for key in keys if key != "_id"})
+        )
+        await connection.execute(statement, group)
+
+
+async def _wait_for(journal: Journal, run: Run, batch: Batch) -> None:
+    """The pieces of ``batch`` still to start wait for ``run``'s operation."""
     await move_pieces(
         journal,
         [pc for pc in batch.pieces.values() if pc.status in (P.confirmed, P.error)],
-        waiting,
+        QUEUED_FOR[run.operation],
     )
-    if flush:
-        await journal.ctx.session.flush()
 
 
 async def release_prints(journal: Journal, run: Run, prints: Sequence[Print]) -> None:
@@ -408,19 +443,18 @@ async def release_prints(journal: Journal, run: Run, prints: Sequence[Print]) ->
     await session.flush()
 
 
-def _open_shipment(ctx: MesContext, run: Run, batch: Batch) -> None:
-    """A shipping run comes with its shipment (mes-api-reference.txt ``/shipment/``: "tied
+def _shipment_of(ctx: MesContext, run: Run, batch: Batch) -> dict[str, Any]:
+    """The shipment a shipping run comes with (mes-api-reference.txt ``/shipment/``: "tied
     ... for run (when it will be created)"): one order's run names the order."""
     orders = {pc.order_id for pc in batch.pieces.values()}
-    order_id = next(iter(orders)) if len(orders) == 1 else None
-    shipment = Shipment(
-        workspace_id=run.workspace_id,
-        run_id=run.id,
-        order_id=order_id,
-        name=f"Shipment {run.id}",
-        user_id=ctx.user.id,
-    )
-    ctx.session.add(shipment)
+    return {
+        "id": new_id(),
+        "workspace_id": run.workspace_id,
+        "run_id": run.id,
+        "order_id": next(iter(orders)) if len(orders) == 1 else None,
+        "name": f"Shipment {run.id}",
+        "user_id": ctx.user.id,
+    }
 
 
 # --- queues -------------------------------------------------------------------------------------
