@@ -169,9 +169,11 @@ def _line_columns(source: LineSource) -> tuple[Any, ...]:
 # a diff loads two whole BOM trees.
 _UNUSED = {
     "tree": frozenset[int](),
-    # version, attributes, name .. part uom, sub-BOM revision and status, version .. attributes
-    "diff": frozenset({3, 9, *range(17, 24), 26, 27, *range(29, 34)}),
+    # child part and version, attributes, name .. part uom, sub-BOM revision and status,
+    # version .. attributes
+    "diff": frozenset({2, 3, 9, *range(17, 24), 26, 27, *range(29, 34)}),
 }
+_BOM_ID = 24  # read only to link a tree through sub-BOMs
 
 
 @dataclass
@@ -209,6 +211,8 @@ async def load_structure(
     """
     source = await line_source(session, bom, options)
     unused = _UNUSED[purpose]
+    if purpose == "diff" and source.sub is None:
+        unused |= {_BOM_ID}
     columns = [
         null().label(f"unused_{i}") if i in unused else column
         for i, column in enumerate(_line_columns(source))
@@ -403,8 +407,17 @@ def _alternates_key(line: Line) -> list[str]:
     return sorted(f"{a['partNumber']}:{a['approval']}" for a in line.alternates)
 
 
+# Every field _changes compares but the alternates, read at once.
+_compared = operator.attrgetter(
+    "qty", "uom", "refdes", "notes", "dnp",
+    "date_from", "date_to", "serial_from", "serial_to", "lot_from", "lot_to",
+)  # fmt: skip
+
+
 def _changes(before: Line, after: Line) -> dict[str, dict[str, Any]]:
     """The DIFF_FIELDS that differ between two matched lines (cheap when nothing does)."""
+    if not (before.alternates or after.alternates) and _compared(before) == _compared(after):
+        return {}  # most lines of two revisions: one C-level comparison
     changes: dict[str, dict[str, Any]] = {}
     for name in ("qty", "uom", "refdes", "notes", "dnp"):
         old, new = getattr(before, name), getattr(after, name)
