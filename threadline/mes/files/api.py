@@ -5,6 +5,8 @@ downloads and ``/document/{uuid}/replace/`` (mes-api-reference.txt "File uploads
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -154,7 +156,30 @@ def _upload_route(kind: str):  # type: ignore[no-untyped-def]
     return upload
 
 
-def _content_route(kind: str, model: Any):  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class StoredDocument:
+    """Where a row keeps one stored document that a signed link downloads: the link's
+    ``purpose`` (its path segment too), the columns of its digest and size, and how it is named
+    and typed (by default from the row's ``name``, as uploaded files are)."""
+
+    purpose: str = "content"
+    digest: str = "sha256"
+    size: str = "file_size"
+    content_type: str | None = None  # None: from the file name's extension
+    extension: str | None = None  # the download's name: ``{kind}-{uuid}.{extension}``
+    headers: dict[str, str] | None = None
+
+
+UPLOADED = StoredDocument()
+
+
+def _file_not_found() -> NotFound:
+    return NotFound("The requested file cannot be found.", code="RESOURCE_NOT_FOUND")
+
+
+def _content_route(  # type: ignore[no-untyped-def]
+    kind: str, model: Any, stored: StoredDocument, not_found: Callable[[], Exception]
+):
     async def content(
         uuid: str,
         request: Request,
@@ -163,40 +188,57 @@ def _content_route(kind: str, model: Any):  # type: ignore[no-untyped-def]
         sig: str = Query(..., max_length=128),
     ) -> Response:
         """Download through a signed link (no sign-in): 403 when tampered with, 410 expired."""
-        row_id = _row_id(uuid)
+        try:
+            row_id = _row_id(uuid)
+        except NotFound:
+            raise not_found() from None
         async with runtime.sessionmaker() as session:
-            row = await session.get(model, row_id)
-        if row is None or row.sha256 is None:
-            raise NotFound("The requested file cannot be found.", code="RESOURCE_NOT_FOUND")
-        links.verify(runtime.secret_key, "content", kind, row_id, row.sha256, expires, sig)
-        name = getattr(row, "conversion_original_filename", None) or row.name
+            row: Any = await session.get(model, row_id)
+        sha256 = getattr(row, stored.digest, None) if row is not None else None
+        if sha256 is None:
+            raise not_found()
+        links.verify(runtime.secret_key, stored.purpose, kind, row_id, sha256, expires, sig)
+        if stored.extension is not None:
+            name = f"{kind}-{row_id}.{stored.extension}"
+        else:
+            name = getattr(row, "conversion_original_filename", None) or row.name
         return file_response(
             request,
             runtime.blobs,
-            sha256=row.sha256,
-            size=row.file_size or 0,
-            content_type=CONTENT_TYPES.get(extension(name), "application/octet-stream"),
-            etag=row.sha256[:32],
+            sha256=sha256,
+            size=getattr(row, stored.size) or 0,
+            content_type=stored.content_type
+            or CONTENT_TYPES.get(extension(name), "application/octet-stream"),
+            etag=sha256[:32],
             filename=name,
             settings=runtime.settings,
             disposition="attachment",
+            extra_headers=stored.headers,
         )
 
     return content
 
 
-def mount_content(router: APIRouter, kind: str, model: Any) -> None:
-    """``GET|HEAD /{kind}/{uuid}/content/``: a row's stored bytes (``sha256``, ``file_size``,
-    ``name``) through the signed link its ``content`` field gives (files, order quotes)."""
+def mount_content(
+    router: APIRouter,
+    kind: str,
+    model: Any,
+    stored: StoredDocument = UPLOADED,
+    *,
+    not_found: Callable[[], Exception] = _file_not_found,
+) -> None:
+    """``GET|HEAD /{kind}/{uuid}/{purpose}/``: a row's stored bytes through the signed link its
+    ``content`` (or other) field gives — files, order quotes, traceability reports."""
     # GET and HEAD apart: one route of two methods gives both one OpenAPI operation id.
     for method in ("GET", "HEAD"):
         add_route(
             router,
-            f"/{kind}/{{uuid}}/content/",
-            _content_route(kind, model),
+            f"/{kind}/{{uuid}}/{stored.purpose}/",
+            _content_route(kind, model, stored, not_found),
             [method],
             tags=[f"mes: {kind}"],
-            summary=f"Download a {kind}",
+            summary=f"Download a {kind}"
+            + (f" ({stored.extension.upper()})" if stored.extension else ""),
             include_in_schema=method == "GET",
         )
 
