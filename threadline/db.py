@@ -63,33 +63,43 @@ class _Uuid7:
     and count up within it (RFC 9562 6.2, method 2), so ids made in one millisecond — the
     10,000 pieces of one order — sort in the order they were made. About a microsecond each:
     bulk writers make one per row.
+
+    ``spare_bits``: the counter is shifted left by that many bits, so every id ends in that many
+    zero bits, free for a reader to number things derived from the row (the audit log's
+    ``/event/`` ids: one per key of a row).
     """
 
-    _RANDOM_START = 1 << 72  # a random start below this leaves 2^74 - 2^72 ids per millisecond
-    _MAX = (1 << 74) - 1
-
-    def __init__(self) -> None:
+    def __init__(self, spare_bits: int = 0) -> None:
         self._lock = threading.Lock()
         self._ms = 0
         self._counter = 0
+        self._shift = spare_bits
+        # a random start below 2^(72 - spare) leaves at least three times as many ids after it
+        self._random_start = 1 << (72 - spare_bits)
+        self._max = (1 << (74 - spare_bits)) - 1
 
     def __call__(self) -> uuid.UUID:
         high, counter = self._claim(1)
+        counter <<= self._shift
         return _uuid(high | ((counter >> 62) << 64) | (counter & _LOW62))
 
     def many(self, n: int) -> list[uuid.UUID]:
         """``n`` ids in ascending order (one claim of the counter for all of them)."""
         high, first = self._claim(n)
-        return [_uuid(high | ((c >> 62) << 64) | (c & _LOW62)) for c in range(first, first + n)]
+        shift = self._shift
+        return [
+            _uuid(high | (((c << shift) >> 62) << 64) | ((c << shift) & _LOW62))
+            for c in range(first, first + n)
+        ]
 
     def _claim(self, n: int) -> tuple[int, int]:
         """The fixed bits (time, version, variant) and the first of ``n`` counter values."""
         with self._lock:
             ms = time.time_ns() // 1_000_000
-            if ms > self._ms or self._counter + n > self._MAX:
+            if ms > self._ms or self._counter + n > self._max:
                 # a new millisecond, or this one's ids are used up: then borrow the next one
                 self._ms = ms if ms > self._ms else self._ms + 1
-                self._counter = secrets.randbelow(self._RANDOM_START) - 1
+                self._counter = secrets.randbelow(self._random_start) - 1
             first = self._counter + 1
             self._counter += n
             return (self._ms << 80) | (0x7 << 76) | (0b10 << 62), first
@@ -112,6 +122,11 @@ new_id = _ids
 """A time-ordered UUID (v7): B-tree friendly primary keys without a central sequence."""
 new_ids = _ids.many
 """``new_ids(n)``: n of them at once, ascending, for bulk writers."""
+
+
+def id_generator(spare_bits: int) -> _Uuid7:
+    """A generator of time-ordered ids whose last ``spare_bits`` bits are always zero."""
+    return _Uuid7(spare_bits)
 
 
 def utcnow() -> datetime:

@@ -76,6 +76,18 @@ async def test_an_event_is_found_by_its_stable_uuid(mes: Mes) -> None:
     assert_problem(await mes.client.get("/mes/event/nope/"), 404, "RESOURCE_NOT_FOUND")
 
 
+async def test_rows_made_in_one_millisecond_give_events_of_their_own(mes: Mes) -> None:
+    # a location and its default sub-location are logged by one transaction, their audit ids
+    # one counter step apart: their events must still not share a uuid
+    location = await mes.create("location", {"name": "Lyon", "address": "x"})
+    sub = (await mes.list("sub-location", **{"filter[location]": location}))["resources"][0]
+    listed = await _events(mes, **{"filter[reference]": f"{location},{sub['uri']}"})
+    assert {e["reference"] for e in listed} == {location, sub["uri"]}
+    assert len({e["uuid"] for e in listed}) == len(listed)
+    for one in listed:
+        assert await mes.get(one["uri"]) == one
+
+
 async def test_filters_by_key_created_user_and_paging(mes: Mes) -> None:
     first = await mes.create("location", {"name": "Bern", "address": "x"})
     second = await mes.create("location", {"name": "Basel", "address": "y"})

@@ -12,7 +12,13 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from threadline.db import Base
+from threadline.db import Base, id_generator
+
+# An audit row's id ends in this many zero bits: the MES ``/event/`` of its n-th key is the id
+# with n in them (``mes/crosscut/events.py``), so events of rows made in the same millisecond,
+# whose ids differ only in their last bits, never share a uuid.
+KEY_BITS = 16
+new_audit_id = id_generator(KEY_BITS)
 
 
 class AuditEvent(Base):
@@ -24,6 +30,7 @@ class AuditEvent(Base):
         UniqueConstraint("workspace_id", "seq"),
     )
 
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_audit_id)
     workspace_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("workspaces.id", ondelete="CASCADE")
     )

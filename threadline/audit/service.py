@@ -31,9 +31,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
-from threadline.audit.models import AuditEvent, AuditSequence
+from threadline.audit.models import AuditEvent, AuditSequence, new_audit_id
 from threadline.auth.models import User, Workspace
-from threadline.db import new_id, new_ids, table, utcnow
+from threadline.db import new_id, table, utcnow
 from threadline.pagination import PageParams, paginate
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ def record_many(
     username = actor.username if actor else None
     pending = session.info.setdefault(_UNNUMBERED, [])
     changes = list(changes)
-    ids = new_ids(len(changes))
+    ids = new_audit_id.many(len(changes))
     for row_id, (entity_type, entity_id, action, before, after) in zip(ids, changes, strict=True):
         entry = Entry(
             id=row_id,

@@ -6,9 +6,10 @@ the changed fields; :mod:`threadline.mes.resources`). An event is one key of one
 
 - a create shows each field with ``previous_value`` null, a change each changed field with both
   values, a delete each field the resource had with ``current_value`` null;
-- ``uuid`` is the audit row's id with its last 16 bits replaced by the key's position among the
-  row's keys in sorted order: stable (audit rows never change) and reversible, so
-  ``GET /event/{uuid}/`` finds its row by one range lookup on the primary key;
+- ``uuid`` is the audit row's id with the key's position among the row's keys (sorted) in its
+  last 16 bits, which audit ids keep zero (``audit.models.KEY_BITS``): unique, stable (audit
+  rows never change) and reversible, so ``GET /event/{uuid}/`` finds its row by one range
+  lookup on the primary key;
 - values keep the log's relative URIs (``/mes/order/{uuid}/``) and are shown absolute.
 
 A page is one statement (plus its count): the rows' keys are opened up in SQL
@@ -27,7 +28,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Select, func, select, true, union
 from sqlalchemy.sql.elements import ColumnElement
 
-from threadline.audit.models import AuditEvent
+from threadline.audit.models import KEY_BITS, AuditEvent
 from threadline.db import iso
 from threadline.errors import Invalid, NotFound
 from threadline.mes.crosscut.jsonsql import object_keys
@@ -38,7 +39,6 @@ ENTITY_PREFIX = "mes."
 # Audit rows that are notices rather than changes (a mention tells the mentioned user).
 NOT_CHANGES = ("mention",)
 FILTERS = ("bureau", "created", "key", "reference", "user")
-KEY_BITS = 16
 _KEY_MASK = (1 << KEY_BITS) - 1
 _RELATIVE_URI = re.compile(rf"^{PREFIX}/[a-z0-9_-]+/[0-9a-fA-F-]{{32,36}}/$")
 
