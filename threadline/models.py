@@ -19,6 +19,7 @@ def load_all_models() -> None:
     import threadline.mes.material.models
     import threadline.mes.people.models
     import threadline.mes.process.models
+    import threadline.mes.production.models
     import threadline.mes.quality.models
     import threadline.mes.shop.models
     import threadline.vault.models  # noqa: F401

@@ -230,6 +230,17 @@ class Piece(BureauOwned, Base):
         # index alone.
         Index("ix_mes_pieces_order", "order_id", "workspace_id", "created_at", "id"),
         Index("ix_mes_pieces_line_item", "line_item_id", "copy"),
+        # A serial number names one piece of a bureau (production-bom-api.md: Serials API).
+        # (an index, not a constraint: SQLite adds it without rebuilding the table)
+        Index("uq_mes_pieces_serial_number", "workspace_id", "serial_number", unique=True),
+        # A production BOM's summary counts its jobs' serials by status from this index alone.
+        Index(
+            "ix_mes_pieces_serials",
+            "line_item_id",
+            "status",
+            postgresql_where=text("serial_number IS NOT NULL"),
+            sqlite_where=text("serial_number IS NOT NULL"),
+        ),
     )
 
     line_item_id: Mapped[uuid.UUID] = mapped_column(
@@ -257,6 +268,8 @@ class Piece(BureauOwned, Base):
     remanufactured_to_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("mes_pieces.id", ondelete="SET NULL")
     )
+    # Set for the pieces of a production-BOM job (a "serial", threadline/mes/production).
+    serial_number: Mapped[str | None] = mapped_column(String(255))
 
 
 class Print(BureauOwned, Base):
