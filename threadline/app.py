@@ -24,7 +24,7 @@ from threadline.errors import install_error_handlers
 from threadline.events import api as events_api
 from threadline.events.broker import create_broker
 from threadline.events.presence import create_presence
-from threadline.faces import cascadia
+from threadline.faces import cascadia, production_bom
 from threadline.jobs import service as jobs_service
 from threadline.jobs.worker import Worker
 from threadline.mes import api as mes_api
@@ -113,6 +113,7 @@ def create_app(
         history_api.router,
         collab_api.router,
         cascadia.router,
+        production_bom.router,
         mes_api.router,
         mes_trace.router,
         events_api.router,

@@ -292,7 +292,13 @@ async def read_after(
 
 
 def _list_statement(
-    workspace: Workspace, entity_type: str | None, entity_id: str | None, action: str | None
+    workspace: Workspace,
+    entity_type: str | None,
+    entity_id: str | None,
+    action: str | None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    actor_id: uuid.UUID | None = None,
 ) -> Select[AuditEvent]:
     stmt = select(AuditEvent).where(AuditEvent.workspace_id == workspace.id)
     if entity_type:
@@ -301,6 +307,12 @@ def _list_statement(
         stmt = stmt.where(AuditEvent.entity_id == entity_id)
     if action:
         stmt = stmt.where(AuditEvent.action == action)
+    if since is not None:
+        stmt = stmt.where(AuditEvent.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(AuditEvent.created_at < until)
+    if actor_id is not None:
+        stmt = stmt.where(AuditEvent.actor_id == actor_id)
     # ids are UUIDv7, so id order is insertion order within the same timestamp.
     return stmt.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
 
@@ -313,9 +325,12 @@ async def list_events(
     entity_type: str | None = None,
     entity_id: str | None = None,
     action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    actor_id: uuid.UUID | None = None,
 ) -> tuple[Sequence[AuditEvent], int]:
-    """One page of a workspace's audit events, newest first, optionally narrowed."""
-    rows, total = await paginate(
-        session, _list_statement(workspace, entity_type, entity_id, action), params
-    )
+    """One page of a workspace's audit events, newest first, optionally narrowed (``since``
+    inclusive, ``until`` exclusive; ``actor_id``: one user's changes)."""
+    statement = _list_statement(workspace, entity_type, entity_id, action, since, until, actor_id)
+    rows, total = await paginate(session, statement, params)
     return [row[0] for row in rows], total

@@ -47,9 +47,7 @@ class ProductionBomEntry(Base):
     __tablename__ = "production_bom_entries"
     __table_args__ = (Index("ix_production_bom_entries_bom", "bom_id", "position"),)
 
-    bom_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("production_boms.id", ondelete="CASCADE")
-    )
+    bom_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("production_boms.id", ondelete="CASCADE"))
     position: Mapped[int]
     part_type: Mapped[str] = mapped_column(String(255))
     required_quantity: Mapped[Decimal] = mapped_column(Numeric(18, 6))
@@ -67,9 +65,7 @@ class ProductionBomEntryJob(Base):
         Index("ix_production_bom_entry_jobs_line_item", "line_item_id"),
     )
 
-    bom_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("production_boms.id", ondelete="CASCADE")
-    )
+    bom_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("production_boms.id", ondelete="CASCADE"))
     entry_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("production_bom_entries.id", ondelete="CASCADE")
     )
@@ -86,9 +82,7 @@ class BomVersion(Base):
     __tablename__ = "production_bom_versions"
     __table_args__ = (UniqueConstraint("bom_id", "version_number"),)
 
-    bom_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("production_boms.id", ondelete="CASCADE")
-    )
+    bom_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("production_boms.id", ondelete="CASCADE"))
     version_number: Mapped[int]
     # The entries as the API showed them: [{partType, requiredQuantityPerBuild, ...}, ...]
     entries: Mapped[list[Any]]
