@@ -83,12 +83,13 @@ def job_not_found(job_id: object) -> NotFound:
 # --- jobs -------------------------------------------------------------------------------------
 
 
-async def _part_version(ctx: MesContext, workspace_id: uuid.UUID, part_id: uuid.UUID) -> str:
-    """The MES ``part_version`` URI of the part's newest approved revision (else its newest)."""
+async def _part_version(ctx: MesContext, workspace_id: uuid.UUID, part_id: uuid.UUID) -> str | None:
+    """The MES ``part_version`` URI of the part's newest approved revision (else its newest;
+    None for a part without revisions); a part of no workspace of the caller's is a 404."""
     row = (
         await ctx.session.execute(
-            select(PartVersion.id)
-            .join(Part, Part.id == PartVersion.part_id)
+            select(Part.id, PartVersion.id)
+            .outerjoin(PartVersion, PartVersion.part_id == Part.id)
             .where(Part.id == part_id, Part.workspace_id == workspace_id)
             .order_by(
                 (PartVersion.status == ApprovalStatus.approved).desc(),
@@ -100,7 +101,7 @@ async def _part_version(ctx: MesContext, workspace_id: uuid.UUID, part_id: uuid.
     ).first()
     if row is None:
         raise NotFound(f"Part {part_id} was not found.", code="PART_NOT_FOUND", field="partId")
-    return f"/v1/parts/{part_id}/versions/{row[0]}"
+    return f"/v1/parts/{part_id}/versions/{row[1]}" if row[1] is not None else None
 
 
 async def _check_serial_numbers(
@@ -206,7 +207,9 @@ async def create_job(ctx: MesContext, *, job_in: JobCreate) -> LineItem:
         "no_model_upload": True,
     }
     if job_in.part_id is not None:
-        line_item["part_version"] = await _part_version(ctx, workspace_id, job_in.part_id)
+        version = await _part_version(ctx, workspace_id, job_in.part_id)
+        if version is not None:
+            line_item["part_version"] = version
     order_id = await intake.create_order(
         ctx,
         {
