@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import Select, and_, delete, func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from threadline.audit import service as audit
@@ -142,13 +142,12 @@ async def entries_of(ctx: MesContext, bom_ids: Sequence[uuid.UUID]) -> dict[uuid
     return out
 
 
-async def summary(ctx: MesContext, bom_id: uuid.UUID) -> dict[uuid.UUID, Progress]:
-    """Each entry's serials across its contributing jobs, completed and in progress: one
-    grouped query, whatever the number of entries, jobs and serials."""
+def summary_statement(bom_id: uuid.UUID) -> Select[uuid.UUID, int, int]:
+    """Each entry of the BOM with its serials completed and in progress, across its jobs."""
     j = ProductionBomEntryJob
-    completed = func.count(Piece.id).filter(Piece.status.in_(SERIAL_STATUSES["completed"]))
-    working = func.count(Piece.id).filter(Piece.status.in_(SERIAL_STATUSES["in_progress"]))
-    rows = await ctx.session.execute(
+    completed = func.count().filter(Piece.status.in_(SERIAL_STATUSES["completed"]))
+    working = func.count().filter(Piece.status.in_(SERIAL_STATUSES["in_progress"]))
+    return (
         select(j.entry_id, completed, working)
         .join(
             Piece,
@@ -157,6 +156,12 @@ async def summary(ctx: MesContext, bom_id: uuid.UUID) -> dict[uuid.UUID, Progres
         .where(j.bom_id == bom_id)
         .group_by(j.entry_id)
     )
+
+
+async def summary(ctx: MesContext, bom_id: uuid.UUID) -> dict[uuid.UUID, Progress]:
+    """Each entry's serials across its contributing jobs, completed and in progress: one
+    grouped query, whatever the number of entries, jobs and serials."""
+    rows = await ctx.session.execute(summary_statement(bom_id))
     return {entry_id: Progress(int(done), int(busy)) for entry_id, done, busy in rows}
 
 
