@@ -85,7 +85,7 @@ async def test_quantity_follows_the_mes_rule_once_work_started(alice, sessionmak
         item.status = "confirmed"  # type: ignore[assignment]
         await session.commit()
     response = await alice.client.put(f"/api/jobs/{job['id']}", json={"quantity": 5})
-    assert response.status_code == 400, response.text
+    assert_problem(response, 400, "LINE_ITEM_IN_PRODUCTION")
     assert (await alice.client.get(f"/api/jobs/{job['id']}")).json()["quantity"] == 2
 
 
