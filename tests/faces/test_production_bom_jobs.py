@@ -77,6 +77,19 @@ async def test_list_get_and_update_jobs(alice, vic):
     assert_problem(await vic.client.put(f"/api/jobs/{first['id']}", json={"name": "x"}), 403)
 
 
+async def test_job_changes_are_audited(alice, mia):
+    job = await make_job(alice.client, quantity=1)
+    await alice.client.put(f"/api/jobs/{job['id']}", json={"name": "Renamed", "partType": "Bolt"})
+    await alice.client.put(f"/api/jobs/{job['id']}", json={"partType": "Bolt"})  # no change
+    log = (await mia.client.get("/api/audit", params={"entityId": job["id"]})).json()["items"]
+    assert [(e["entityType"], e["action"]) for e in log] == [
+        ("production_job", "update"),
+        ("mes.line-item", "update"),
+        ("mes.line-item", "create"),
+    ]
+    assert log[0]["after"] == {"partType": "Bolt"} and log[1]["after"]["name"] == "Renamed"
+
+
 async def test_quantity_follows_the_mes_rule_once_work_started(alice, sessionmaker):
     job = await make_job(alice.client, quantity=2)
     async with sessionmaker() as session:

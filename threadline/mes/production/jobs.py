@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from threadline.audit import service as audit
 from threadline.auth.models import Role, Workspace
 from threadline.catalog.models import ApprovalStatus, Part, PartVersion
 from threadline.db import table
@@ -28,6 +29,8 @@ from threadline.mes.production.schemas import JobCreate, JobUpdate, SerialCounts
 from threadline.pagination import PageParams, paginate
 
 READ, WRITE = Role.viewer, Role.engineer
+# The audit entity of what the face keeps beside a job's line item (its part type).
+JOB_ENTITY = "production_job"
 
 # A serial's status is its piece's, as docs/production-bom.md tables it. Each serial status
 # stands for the piece statuses listed; PATCH moves the piece to the nearest of them.
@@ -267,10 +270,23 @@ async def update_job(ctx: MesContext, row: LineItem, *, job_in: JobUpdate) -> No
         extra = await ctx.session.scalar(
             select(ProductionJob).where(ProductionJob.line_item_id == row.id)
         )
+        before = extra.part_type if extra else None
+        if before == job_in.part_type:
+            return
         if extra is None:
             ctx.session.add(ProductionJob(line_item_id=row.id, part_type=job_in.part_type))
         else:
             extra.part_type = job_in.part_type
+        audit.record(
+            ctx.session,
+            actor=ctx.user,
+            workspace=await mes_resources.workspace_of(ctx, row.workspace_id),
+            entity_type=JOB_ENTITY,
+            entity_id=row.id,
+            action="update",
+            before={"partType": before},
+            after={"partType": job_in.part_type},
+        )
 
 
 async def job_details(
